@@ -1,0 +1,1 @@
+//! (in progress: definition/lock models, owned by the formats-model work)

@@ -1,0 +1,2 @@
+//! dkgd-store: everything dkgd writes to disk goes through here (atomic, fsynced, never
+//! overwriting key material).
