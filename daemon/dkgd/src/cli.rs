@@ -1,0 +1,108 @@
+//! Command-line definition (clap). Each subcommand's arguments live here; behaviour lives in
+//! `cmd/<subcommand>.rs`.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// dkgd: join an Ethereum distributed-validator cluster from a plug-in box.
+#[derive(Debug, Parser)]
+#[command(name = "dkgd", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    /// Log output format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub(crate) log_format: LogFormat,
+    /// The command to run.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (for tests and log shippers).
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Verify a cluster-definition.json, a cluster-lock.json or a data dir.
+    Verify(VerifyArgs),
+    /// Create, show or import this node's identity (the ENR private key).
+    Enr(EnrArgs),
+}
+
+/// Arguments of `dkgd verify`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct VerifyArgs {
+    /// A cluster-definition.json, a cluster-lock.json, or a data dir holding cluster-lock.json,
+    /// deposit-data*.json and validator_keys/.
+    pub(crate) path: PathBuf,
+    /// Print one JSON document instead of lines.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Arguments of `dkgd enr`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct EnrArgs {
+    /// What to do with the identity key.
+    #[command(subcommand)]
+    pub(crate) command: EnrCommand,
+}
+
+/// The `dkgd enr` subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum EnrCommand {
+    /// Create a new identity key (refuses if one exists) and print its ENR.
+    Create(DataDirArgs),
+    /// Print the ENR, libp2p peer ID and Ethereum address of the existing key.
+    Show(EnrShowArgs),
+    /// Import an existing charon key file (validated; never overwrites a key).
+    Import(EnrImportArgs),
+    /// Take the key lock and hold it for a while (for tests and maintenance).
+    #[command(hide = true)]
+    HoldLock(EnrHoldLockArgs),
+}
+
+/// The data directory option shared by the `enr` subcommands.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DataDirArgs {
+    /// Directory holding charon-enr-private-key (as charon's --data-dir).
+    #[arg(long, default_value = ".charon")]
+    pub(crate) data_dir: PathBuf,
+}
+
+/// Arguments of `dkgd enr show`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct EnrShowArgs {
+    #[command(flatten)]
+    pub(crate) dir: DataDirArgs,
+    /// Also print the ENR as a QR code for the terminal (scan it with a phone).
+    #[arg(long, conflicts_with = "json")]
+    pub(crate) qr: bool,
+    /// Print one JSON document instead of lines.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Arguments of `dkgd enr import`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct EnrImportArgs {
+    /// A charon-enr-private-key file (64 hex characters) to copy into the data directory.
+    pub(crate) file: PathBuf,
+    #[command(flatten)]
+    pub(crate) dir: DataDirArgs,
+}
+
+/// Arguments of `dkgd enr hold-lock`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct EnrHoldLockArgs {
+    #[command(flatten)]
+    pub(crate) dir: DataDirArgs,
+    /// How long to hold the lock.
+    #[arg(long, default_value_t = 60)]
+    pub(crate) seconds: u64,
+}

@@ -1,1 +1,0 @@
-//! (in progress: definition/lock models, owned by the formats-model work)
