@@ -6,6 +6,9 @@
 //! peers' verification keys), partial signing, threshold aggregation and verification; plus
 //! the keystore KDF (PBKDF2 2^18) and the start-up self-test.
 
+// Index arithmetic on small test sizes (n ≤ 255, V ≤ 10).
+#![allow(clippy::cast_possible_truncation)]
+
 use std::time::{Duration, Instant};
 
 use dkgd_crypto::frost::threshold::{combine_signatures, partial_sign, verify};
@@ -58,15 +61,22 @@ fn ceremony(n: u32) {
         .unzip();
     let r1 = start.elapsed();
 
-    let casts: Vec<(ShareIdx, Round1Casts)> =
-        outs.iter().enumerate().map(|(k, o)| (idx(k as u32 + 1), o.cast.clone())).collect();
+    let casts: Vec<(ShareIdx, Round1Casts)> = outs
+        .iter()
+        .enumerate()
+        .map(|(k, o)| (idx(k as u32 + 1), o.cast.clone()))
+        .collect();
     let directs: Vec<Vec<(ShareIdx, Round1P2P)>> = (1..=n)
         .map(|me| {
             outs.iter()
                 .enumerate()
                 .filter(|(k, _)| *k as u32 + 1 != me)
                 .map(|(k, o)| {
-                    let m = o.direct.iter().find(|(to, _)| to.get() == me).expect("direct");
+                    let m = o
+                        .direct
+                        .iter()
+                        .find(|(to, _)| to.get() == me)
+                        .expect("direct");
                     (idx(k as u32 + 1), copy(&m.1))
                 })
                 .collect()
@@ -81,8 +91,11 @@ fn ceremony(n: u32) {
         .unzip();
     let r2 = start.elapsed();
 
-    let all2: Vec<(ShareIdx, Round2Casts)> =
-        casts2.into_iter().enumerate().map(|(k, c)| (idx(k as u32 + 1), c)).collect();
+    let all2: Vec<(ShareIdx, Round2Casts)> = casts2
+        .into_iter()
+        .enumerate()
+        .map(|(k, c)| (idx(k as u32 + 1), c))
+        .collect();
     let start = Instant::now();
     let keys: Vec<_> = states2
         .into_iter()
@@ -94,15 +107,23 @@ fn ceremony(n: u32) {
     let start = Instant::now();
     let partials: Vec<Vec<[u8; 96]>> = keys
         .iter()
-        .map(|ks| ks.iter().map(|k| partial_sign(&k.secret_share, &msg).expect("sign")).collect())
+        .map(|ks| {
+            ks.iter()
+                .map(|k| partial_sign(&k.secret_share, &msg).expect("sign"))
+                .collect()
+        })
         .collect();
     let sign = start.elapsed();
 
     let start = Instant::now();
     let mut sigs = Vec::new();
     for v in 0..V as usize {
-        let ps: Vec<(ShareIdx, [u8; 96])> =
-            (0..t as usize).map(|p| (idx(p as u32 + 1), partials[p][v])).collect();
+        let ps: Vec<(ShareIdx, [u8; 96])> = partials
+            .iter()
+            .take(t as usize)
+            .enumerate()
+            .map(|(p, row)| (idx(p as u32 + 1), row[v]))
+            .collect();
         sigs.push(combine_signatures(&ps).expect("combine"));
     }
     let agg = start.elapsed();
@@ -112,21 +133,43 @@ fn ceremony(n: u32) {
     }
     let ver = start.elapsed();
     let start = Instant::now();
-    for v in 0..V as usize {
-        for p in 0..n as usize {
-            verify(&keys[0][v].public_shares[p], &msg, &partials[p][v]).expect("partial verify");
+    for (p, row) in partials.iter().enumerate() {
+        for (v, sig) in row.iter().enumerate() {
+            verify(&keys[0][v].public_shares[p], &msg, sig).expect("partial verify");
         }
     }
     let pver = start.elapsed();
 
     println!("n = {n:>2}, t = {t:>2}, V = {V} (cost for one participant, per validator)");
-    println!("  round 1 (poly, {t} commitments, PoK, {n} shares)   {}", per(r1, work));
-    println!("  round 2 ({} PoKs + batched Feldman MSM)          {}", n - 1, per(r2, work));
-    println!("  finish  ({n} vk shares, batched check)            {}", per(fin, work));
-    println!("  partial signature                              {}", per(sign, work));
-    println!("  verify one partial signature                   {}", per(pver, work));
-    println!("  threshold aggregation of {t:>2} partials            {}", per(agg, V));
-    println!("  verify the aggregate                           {}", per(ver, V));
+    println!(
+        "  round 1 (poly, {t} commitments, PoK, {n} shares)   {}",
+        per(r1, work)
+    );
+    println!(
+        "  round 2 ({} PoKs + batched Feldman MSM)          {}",
+        n - 1,
+        per(r2, work)
+    );
+    println!(
+        "  finish  ({n} vk shares, batched check)            {}",
+        per(fin, work)
+    );
+    println!(
+        "  partial signature                              {}",
+        per(sign, work)
+    );
+    println!(
+        "  verify one partial signature                   {}",
+        per(pver, work)
+    );
+    println!(
+        "  threshold aggregation of {t:>2} partials            {}",
+        per(agg, V)
+    );
+    println!(
+        "  verify the aggregate                           {}",
+        per(ver, V)
+    );
 }
 
 fn keystores() {
@@ -145,17 +188,32 @@ fn keystores() {
     encrypt_all(&refs, KdfStrength::Standard, true, &mut rng).expect("encrypt_all");
     let all = start.elapsed();
     println!("keystore (PBKDF2-HMAC-SHA256, c = 2^18)");
-    println!("  encrypt one key                                {}", per(enc, 1));
-    println!("  decrypt one key                                {}", per(dec, 1));
-    println!("  encrypt_all, {V} keys, wall time per key         {}", per(all, V));
+    println!(
+        "  encrypt one key                                {}",
+        per(enc, 1)
+    );
+    println!(
+        "  decrypt one key                                {}",
+        per(dec, 1)
+    );
+    println!(
+        "  encrypt_all, {V} keys, wall time per key         {}",
+        per(all, V)
+    );
 }
 
 fn main() {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    println!("dkgd-crypto DKG bench: {cores} cores, {}", std::env::consts::ARCH);
+    println!(
+        "dkgd-crypto DKG bench: {cores} cores, {}",
+        std::env::consts::ARCH
+    );
     let start = Instant::now();
     dkgd_crypto::selftest::run().expect("self-test");
-    println!("self-test                                        {}", per(start.elapsed(), 1));
+    println!(
+        "self-test                                        {}",
+        per(start.elapsed(), 1)
+    );
     for n in [4, 10] {
         ceremony(n);
     }

@@ -114,7 +114,8 @@ pub fn run() -> Result<(), SelfTestError> {
     let dep_root = bytes::<32>(DEP_ROOT, "constants")?;
     let p1 = partial_sign(&s1, &dep_root).map_err(|_| fail("partial signing"))?;
     let p3 = partial_sign(&s3, &dep_root).map_err(|_| fail("partial signing"))?;
-    let combined = combine_signatures(&[(x3, p3), (x1, p1)]).map_err(|_| fail("threshold combine"))?;
+    let combined =
+        combine_signatures(&[(x3, p3), (x1, p1)]).map_err(|_| fail("threshold combine"))?;
     if combined != dep_sig_bytes {
         return Err(fail("Lagrange interpolation of signatures"));
     }
@@ -166,7 +167,8 @@ mod tests {
         let d = domain([0, 0, 0, 1], [0x10, 0x00, 0x09, 0x10]);
         assert_eq!(hex::encode(h(&[&root, &d])), REG_ROOT);
 
-        let dmr = hex::decode("6dcf9ebf537997129102c7d74f3e54bd5446d608eb2d4fb15a53e3362e775a9b").expect("hex");
+        let dmr = hex::decode("6dcf9ebf537997129102c7d74f3e54bd5446d608eb2d4fb15a53e3362e775a9b")
+            .expect("hex");
         let d = domain([3, 0, 0, 0], [0x00, 0x00, 0x10, 0x20]);
         assert_eq!(hex::encode(h(&[&dmr, &d])), DEP_ROOT);
     }

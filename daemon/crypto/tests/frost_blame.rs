@@ -2,6 +2,9 @@
 //! round-2 verification key share or group key from any one participant is detected by every
 //! honest recipient and attributed to exactly that participant and validator.
 
+// Index arithmetic on small test sizes (n ≤ 255, V ≤ 10).
+#![allow(clippy::cast_possible_truncation)]
+
 mod frost_support;
 
 use dkgd_crypto::frost::{FrostError, ShareBytes, ShareIdx};
@@ -36,10 +39,24 @@ fn assert_blamed(
             continue;
         }
         let Err(e) = r else {
-            return Err(TestCaseError::fail(format!("participant {me} accepted the corruption")));
+            return Err(TestCaseError::fail(format!(
+                "participant {me} accepted the corruption"
+            )));
         };
-        prop_assert_eq!(e.culprit(), ShareIdx::new(bad), "participant {} got {}", me, e);
-        prop_assert_eq!(e.validator(), Some(validator), "participant {} got {}", me, e);
+        prop_assert_eq!(
+            e.culprit(),
+            ShareIdx::new(bad),
+            "participant {} got {}",
+            me,
+            e
+        );
+        prop_assert_eq!(
+            e.validator(),
+            Some(validator),
+            "participant {} got {}",
+            me,
+            e
+        );
         prop_assert!(kind_ok(e), "participant {} got unexpected kind {:?}", me, e);
     }
     Ok(())

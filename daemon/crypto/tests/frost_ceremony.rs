@@ -4,6 +4,9 @@
 //! public shares interpolate to the group key, and t partial signatures combine to a signature
 //! that verifies under the group key.
 
+// Index arithmetic on small test sizes (n ≤ 255, V ≤ 10).
+#![allow(clippy::cast_possible_truncation)]
+
 mod frost_support;
 
 use dkgd_crypto::frost::threshold::{
@@ -62,24 +65,40 @@ fn check(n: u32, t: u32, v: u32, seed: u64) {
         group_keys.push(gk);
         for (p, keys) in res.iter().enumerate() {
             let k = &keys[val];
-            assert_eq!(k.group_key, gk, "n={n} t={t} validator {val} participant {p}");
+            assert_eq!(
+                k.group_key, gk,
+                "n={n} t={t} validator {val} participant {p}"
+            );
             assert_eq!(k.public_shares, first.public_shares);
             assert_eq!(k.secret_share.index().get(), p as u32 + 1);
             assert_eq!(k.secret_share.public_share(), first.public_shares[p]);
         }
         let sets = subsets(n, t, seed ^ val as u64, 30);
         for s in &sets {
-            let shares: Vec<_> = s.iter().map(|i| &res[*i as usize - 1][val].secret_share).collect();
+            let shares: Vec<_> = s
+                .iter()
+                .map(|i| &res[*i as usize - 1][val].secret_share)
+                .collect();
             let secret = recover_secret(&shares).expect("distinct indices");
-            assert_eq!(secret.public_key(), gk, "subset {s:?} must reconstruct the group secret");
+            assert_eq!(
+                secret.public_key(),
+                gk,
+                "subset {s:?} must reconstruct the group secret"
+            );
             let pubs: Vec<(ShareIdx, [u8; 48])> = s
                 .iter()
                 .map(|i| (idx(*i), first.public_shares[*i as usize - 1]))
                 .collect();
-            assert_eq!(combine_public_shares(&pubs).expect("valid"), gk, "subset {s:?}");
+            assert_eq!(
+                combine_public_shares(&pubs).expect("valid"),
+                gk,
+                "subset {s:?}"
+            );
         }
         // t − 1 shares determine nothing.
-        let short: Vec<_> = (0..t as usize - 1).map(|p| &res[p][val].secret_share).collect();
+        let short: Vec<_> = (0..t as usize - 1)
+            .map(|p| &res[p][val].secret_share)
+            .collect();
         assert_ne!(recover_secret(&short).expect("distinct").public_key(), gk);
 
         // Threshold signing: every partial verifies under its public share, and a few
@@ -94,8 +113,10 @@ fn check(n: u32, t: u32, v: u32, seed: u64) {
         }
         let mut last = None;
         for s in sets.iter().take(4).chain(sets.last()) {
-            let ps: Vec<(ShareIdx, [u8; 96])> =
-                s.iter().map(|i| (idx(*i), partials[*i as usize - 1])).collect();
+            let ps: Vec<(ShareIdx, [u8; 96])> = s
+                .iter()
+                .map(|i| (idx(*i), partials[*i as usize - 1]))
+                .collect();
             let sig = combine_signatures(&ps).expect("valid partials");
             verify(&gk, msg.as_bytes(), &sig).expect("group signature verifies");
             if let Some(prev) = last {
@@ -106,7 +127,11 @@ fn check(n: u32, t: u32, v: u32, seed: u64) {
     }
     group_keys.sort_unstable();
     group_keys.dedup();
-    assert_eq!(group_keys.len(), v as usize, "validators have distinct keys");
+    assert_eq!(
+        group_keys.len(),
+        v as usize,
+        "validators have distinct keys"
+    );
 }
 
 #[test]
@@ -149,7 +174,17 @@ fn n16_default_threshold_v10() {
 
 #[test]
 fn edge_thresholds() {
-    for (n, t) in [(2, 2), (3, 3), (4, 2), (4, 4), (7, 2), (7, 7), (10, 2), (10, 10), (16, 16)] {
+    for (n, t) in [
+        (2, 2),
+        (3, 3),
+        (4, 2),
+        (4, 4),
+        (7, 2),
+        (7, 7),
+        (10, 2),
+        (10, 10),
+        (16, 16),
+    ] {
         check(n, t, 2, u64::from(n * 100 + t));
     }
 }
@@ -169,9 +204,18 @@ fn same_seed_same_keys() {
 
 #[test]
 fn params_are_validated() {
-    for (n, t, v) in [(3, 1, 1), (3, 4, 1), (256, 100, 1), (4, 3, 0), (4, 3, 10_001)] {
+    for (n, t, v) in [
+        (3, 1, 1),
+        (3, 4, 1),
+        (256, 100, 1),
+        (4, 3, 0),
+        (4, 3, 10_001),
+    ] {
         assert!(
-            matches!(FrostParams::new(n, t, v), Err(FrostError::InvalidParams { .. })),
+            matches!(
+                FrostParams::new(n, t, v),
+                Err(FrostError::InvalidParams { .. })
+            ),
             "n={n} t={t} v={v}"
         );
     }
@@ -181,7 +225,10 @@ fn params_are_validated() {
     let p = FrostParams::new(3, 2, 1).expect("valid");
     assert!(matches!(
         dkgd_crypto::frost::round1(p, idx(4), &mut rng),
-        Err(FrostError::NotAParticipant { idx: 4, participants: 3 })
+        Err(FrostError::NotAParticipant {
+            idx: 4,
+            participants: 3
+        })
     ));
 }
 

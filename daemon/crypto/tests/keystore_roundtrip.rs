@@ -1,9 +1,10 @@
 //! Keystores we write (formats.md §6): layout, full-cost round trip, the insecure mode's
 //! mainnet refusal, batch encryption, and rejection of bad or hostile input.
 
-use dkgd_crypto::keystore::{
-    decrypt, encrypt, encrypt_all, KdfStrength, KeystoreError, Password,
-};
+// Index arithmetic on small test sizes (n ≤ 255, V ≤ 10).
+#![allow(clippy::cast_possible_truncation)]
+
+use dkgd_crypto::keystore::{decrypt, encrypt, encrypt_all, KdfStrength, KeystoreError, Password};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use zeroize::Zeroizing;
@@ -45,8 +46,13 @@ fn full_cost_round_trip_and_layout() {
     assert_eq!(hexlen("/crypto/cipher/message"), Some(64));
     let uuid = field("/uuid");
     let uuid = uuid.as_str().expect("uuid");
-    assert_eq!(uuid.split('-').map(str::len).collect::<Vec<_>>(), vec![8, 4, 4, 4, 12]);
-    assert!(uuid.chars().all(|c| c == '-' || c.is_ascii_digit() || c.is_ascii_uppercase()));
+    assert_eq!(
+        uuid.split('-').map(str::len).collect::<Vec<_>>(),
+        vec![8, 4, 4, 4, 12]
+    );
+    assert!(uuid
+        .chars()
+        .all(|c| c == '-' || c.is_ascii_digit() || c.is_ascii_uppercase()));
 
     let key = decrypt(&json, pw.expose_secret()).expect("decrypt");
     assert_eq!(key.expose_secret(), &secret());
@@ -58,14 +64,26 @@ fn full_cost_round_trip_and_layout() {
 fn insecure_mode_is_cheap_and_refused_on_mainnet() {
     let pw = Password::new("pw".into());
     let mut rng = ChaCha20Rng::seed_from_u64(1);
-    let r = encrypt(&secret(), &pw, KdfStrength::InsecureTestOnly, true, &mut rng);
+    let r = encrypt(
+        &secret(),
+        &pw,
+        KdfStrength::InsecureTestOnly,
+        true,
+        &mut rng,
+    );
     assert!(matches!(r, Err(KeystoreError::InsecureOnMainnet)), "{r:?}");
     let r = encrypt_all(&[&secret()], KdfStrength::InsecureTestOnly, true, &mut rng);
     assert!(matches!(r, Err(KeystoreError::InsecureOnMainnet)), "{r:?}");
     let json = insecure(&secret(), &pw, 2);
     let v: serde_json::Value = serde_json::from_slice(&json).expect("json");
-    assert_eq!(v.pointer("/crypto/kdf/params/c"), Some(&serde_json::json!(16)));
-    assert_eq!(decrypt(&json, "pw").expect("decrypt").expose_secret(), &secret());
+    assert_eq!(
+        v.pointer("/crypto/kdf/params/c"),
+        Some(&serde_json::json!(16))
+    );
+    assert_eq!(
+        decrypt(&json, "pw").expect("decrypt").expose_secret(),
+        &secret()
+    );
 }
 
 #[test]
@@ -86,15 +104,22 @@ fn batch_encryption_keeps_order() {
         })
         .collect();
     let mut rng = ChaCha20Rng::seed_from_u64(3);
-    let files = encrypt_all(&secrets, KdfStrength::InsecureTestOnly, false, &mut rng).expect("batch");
+    let files =
+        encrypt_all(&secrets, KdfStrength::InsecureTestOnly, false, &mut rng).expect("batch");
     assert_eq!(files.len(), secrets.len());
     for (f, s) in files.iter().zip(&secrets) {
         assert_eq!(f.password.expose_secret().len(), 32);
-        assert_eq!(decrypt(&f.json, f.password.expose_secret()).expect("decrypt").expose_secret(), &**s);
+        assert_eq!(
+            decrypt(&f.json, f.password.expose_secret())
+                .expect("decrypt")
+                .expose_secret(),
+            &**s
+        );
     }
     // Same seed, same output, whatever the scheduling.
     let mut rng = ChaCha20Rng::seed_from_u64(3);
-    let again = encrypt_all(&secrets, KdfStrength::InsecureTestOnly, false, &mut rng).expect("batch");
+    let again =
+        encrypt_all(&secrets, KdfStrength::InsecureTestOnly, false, &mut rng).expect("batch");
     for (a, b) in files.iter().zip(&again) {
         assert_eq!(a.json, b.json);
         assert_eq!(a.password.expose_secret(), b.password.expose_secret());
@@ -102,7 +127,10 @@ fn batch_encryption_keeps_order() {
     let mut bad = secrets;
     bad[4] = Zeroizing::new([0u8; 32]);
     let r = encrypt_all(&bad, KdfStrength::InsecureTestOnly, false, &mut rng);
-    assert!(matches!(r, Err(KeystoreError::Batch { index: 4, .. })), "{r:?}");
+    assert!(
+        matches!(r, Err(KeystoreError::Batch { index: 4, .. })),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -135,12 +163,24 @@ fn bad_input_is_rejected_with_typed_errors() {
         (set("/version", json!(3)), "UnsupportedVersion"),
         (set("/crypto/kdf/params/c", json!(1u64 << 23)), "HostileKdf"),
         (set("/crypto/kdf/params/dklen", json!(16)), "HostileKdf"),
-        (set("/crypto/kdf/function", json!("argon2id")), "Unsupported"),
-        (set("/crypto/cipher/function", json!("aes-128-gcm")), "Unsupported"),
-        (set("/crypto/checksum/function", json!("keccak256")), "Unsupported"),
+        (
+            set("/crypto/kdf/function", json!("argon2id")),
+            "Unsupported",
+        ),
+        (
+            set("/crypto/cipher/function", json!("aes-128-gcm")),
+            "Unsupported",
+        ),
+        (
+            set("/crypto/checksum/function", json!("keccak256")),
+            "Unsupported",
+        ),
         (set("/crypto/cipher/params/iv", json!("00")), "BadField"),
         (set("/crypto/cipher/message", json!("zz")), "BadField"),
-        (set("/pubkey", json!(PUBKEY.replace('8', "9"))), "PubkeyMismatch"),
+        (
+            set("/pubkey", json!(PUBKEY.replace('8', "9"))),
+            "PubkeyMismatch",
+        ),
         (
             edited(&good, |v| {
                 v.as_object_mut().expect("object").remove("pubkey");

@@ -86,12 +86,24 @@ fn assert_vector_passes(name: &str, json: &[u8], password: &str, secret: &str, p
 
 #[test]
 fn eip2335_scrypt_vector() {
-    assert_vector_passes("EIP-2335 scrypt", EIP_SCRYPT.as_bytes(), EIP_PASSWORD, EIP_SECRET, EIP_PUBKEY);
+    assert_vector_passes(
+        "EIP-2335 scrypt",
+        EIP_SCRYPT.as_bytes(),
+        EIP_PASSWORD,
+        EIP_SECRET,
+        EIP_PUBKEY,
+    );
 }
 
 #[test]
 fn eip2335_pbkdf2_vector() {
-    assert_vector_passes("EIP-2335 pbkdf2", EIP_PBKDF2.as_bytes(), EIP_PASSWORD, EIP_SECRET, EIP_PUBKEY);
+    assert_vector_passes(
+        "EIP-2335 pbkdf2",
+        EIP_PBKDF2.as_bytes(),
+        EIP_PASSWORD,
+        EIP_SECRET,
+        EIP_PUBKEY,
+    );
 }
 
 #[test]

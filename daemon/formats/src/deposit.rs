@@ -16,8 +16,7 @@ use dkgd_crypto::bls::{BlsError, BlsPublicKey, BlsSecretKey, BlsSignature};
 use crate::json::{from_eth_hex, to_go_json};
 use crate::network::{self, Network, NetworkError};
 use crate::signing::{
-    deposit_data_root, deposit_message_root, deposit_signing_root, COMPOUNDING_WITHDRAWAL_PREFIX,
-    ETH1_ADDRESS_WITHDRAWAL_PREFIX,
+    deposit_signing_root, COMPOUNDING_WITHDRAWAL_PREFIX, ETH1_ADDRESS_WITHDRAWAL_PREFIX,
 };
 use crate::ssz::Root;
 
@@ -140,35 +139,9 @@ pub enum DepositError {
     Serialise(#[source] serde_json::Error),
 }
 
-/// One signed deposit (consensus `DepositData`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DepositData {
-    /// Validator (distributed) public key.
-    pub pubkey: [u8; 48],
-    /// Withdrawal credentials (0x01/0x02 ‖ 11 zero bytes ‖ address).
-    pub withdrawal_credentials: [u8; 32],
-    /// Amount in gwei.
-    pub amount_gwei: u64,
-    /// BLS signature over the deposit signing root.
-    pub signature: [u8; 96],
-}
+pub use crate::lock::DepositData;
 
 impl DepositData {
-    /// `HTR(DepositMessage)`.
-    pub fn message_root(&self) -> Root {
-        deposit_message_root(&self.pubkey, &self.withdrawal_credentials, self.amount_gwei)
-    }
-
-    /// `HTR(DepositData)`.
-    pub fn data_root(&self) -> Root {
-        deposit_data_root(
-            &self.pubkey,
-            &self.withdrawal_credentials,
-            self.amount_gwei,
-            &self.signature,
-        )
-    }
-
     /// Checks credentials layout, amount limits, and the signature under the network's genesis
     /// deposit domain. `index` only labels errors.
     pub fn verify(&self, network: &Network, index: usize) -> Result<(), DepositError> {
@@ -181,10 +154,10 @@ impl DepositData {
         if wc[1..12].iter().any(|&b| b != 0) {
             return Err(DepositError::BadWithdrawalCredentials { index });
         }
-        if !(MIN_DEPOSIT_GWEI..=max_gwei).contains(&self.amount_gwei) {
+        if !(MIN_DEPOSIT_GWEI..=max_gwei).contains(&self.amount) {
             return Err(DepositError::AmountOutOfRange {
                 index,
-                amount_gwei: self.amount_gwei,
+                amount_gwei: self.amount,
                 max_gwei,
             });
         }
@@ -196,12 +169,8 @@ impl DepositData {
             source,
         };
         let sig = BlsSignature::from_bytes(&self.signature).map_err(bad_sig)?;
-        let root = deposit_signing_root(
-            network.genesis_fork_version,
-            &self.pubkey,
-            wc,
-            self.amount_gwei,
-        );
+        let root =
+            deposit_signing_root(network.genesis_fork_version, &self.pubkey, wc, self.amount);
         pk.verify(&root, &sig).map_err(bad_sig)
     }
 }
@@ -224,7 +193,7 @@ pub fn sign_deposit(
     DepositData {
         pubkey,
         withdrawal_credentials,
-        amount_gwei,
+        amount: amount_gwei,
         signature: secret.sign(&root).to_bytes(),
     }
 }
@@ -272,11 +241,11 @@ pub fn deposit_file_json(
 ) -> Result<Vec<u8>, DepositError> {
     let first = deposits.first().ok_or(DepositError::Empty)?;
     for (index, d) in deposits.iter().enumerate() {
-        if d.amount_gwei != first.amount_gwei {
+        if d.amount != first.amount {
             return Err(DepositError::MixedAmounts {
                 index,
-                expected: first.amount_gwei,
-                found: d.amount_gwei,
+                expected: first.amount,
+                found: d.amount,
             });
         }
         d.verify(network, index)?;
@@ -288,10 +257,10 @@ pub fn deposit_file_json(
         .map(|d| JsonEntry {
             pubkey: hex::encode(d.pubkey),
             withdrawal_credentials: hex::encode(d.withdrawal_credentials),
-            amount: d.amount_gwei,
+            amount: d.amount,
             signature: hex::encode(d.signature),
             deposit_message_root: hex::encode(d.message_root()),
-            deposit_data_root: hex::encode(d.data_root()),
+            deposit_data_root: hex::encode(d.root()),
             fork_version: hex::encode(network.genesis_fork_version),
             network_name: network.name.to_string(),
             deposit_cli_version: DEPOSIT_CLI_VERSION.to_string(),
@@ -319,7 +288,7 @@ pub fn deposit_files(
     if deposits.is_empty() {
         return Err(DepositError::Empty);
     }
-    let mut amounts: Vec<u64> = deposits.iter().map(|d| d.amount_gwei).collect();
+    let mut amounts: Vec<u64> = deposits.iter().map(|d| d.amount).collect();
     amounts.sort_unstable();
     amounts.dedup();
     amounts
@@ -327,7 +296,7 @@ pub fn deposit_files(
         .map(|amount_gwei| {
             let group: Vec<DepositData> = deposits
                 .iter()
-                .filter(|d| d.amount_gwei == amount_gwei)
+                .filter(|d| d.amount == amount_gwei)
                 .cloned()
                 .collect();
             Ok(DepositFile {
@@ -386,7 +355,7 @@ pub fn parse_deposit_file(bytes: &[u8]) -> Result<Vec<DepositFileEntry>, Deposit
                         "withdrawal_credentials",
                         &e.withdrawal_credentials,
                     )?,
-                    amount_gwei: e.amount,
+                    amount: e.amount,
                     signature: field(i, "signature", &e.signature)?,
                 },
                 deposit_message_root: field(i, "deposit_message_root", &e.deposit_message_root)?,
@@ -415,7 +384,7 @@ impl DepositFileEntry {
                 computed,
             });
         }
-        let computed = self.deposit.data_root();
+        let computed = self.deposit.root();
         if computed != self.deposit_data_root {
             return Err(DepositError::RootMismatch {
                 index,

@@ -153,7 +153,7 @@ pub enum FieldProblem {
     #[error("expected a decimal string of Gwei such as \"32000000000\"")]
     NotDecimal,
     /// Invalid eth-hex (`0x` + hex).
-    #[error("invalid hex: {0}")]
+    #[error("{0}")]
     BadHex(HexError),
     /// Invalid standard base64 (v1.0/v1.1 binary fields).
     #[error("invalid base64: {0}")]

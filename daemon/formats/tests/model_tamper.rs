@@ -37,19 +37,26 @@ fn bump_str(s: &str) -> Option<String> {
     Some(chars.into_iter().collect())
 }
 
+/// One step of a path into a JSON value.
+#[derive(Debug, Clone)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
 /// All paths to leaves (strings, numbers, booleans) of a JSON value.
-fn leaves(v: &Value, path: &mut Vec<Value>, out: &mut Vec<Vec<Value>>) {
+fn leaves(v: &Value, path: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
     match v {
         Value::Object(m) => {
             for (k, x) in m {
-                path.push(Value::String(k.clone()));
+                path.push(Step::Key(k.clone()));
                 leaves(x, path, out);
                 path.pop();
             }
         }
         Value::Array(a) => {
             for (i, x) in a.iter().enumerate() {
-                path.push(Value::from(i));
+                path.push(Step::Index(i));
                 leaves(x, path, out);
                 path.pop();
             }
@@ -59,11 +66,10 @@ fn leaves(v: &Value, path: &mut Vec<Value>, out: &mut Vec<Vec<Value>>) {
     }
 }
 
-fn leaf_mut<'a>(v: &'a mut Value, path: &[Value]) -> &'a mut Value {
+fn leaf_mut<'a>(v: &'a mut Value, path: &[Step]) -> &'a mut Value {
     path.iter().fold(v, |v, p| match p {
-        Value::String(k) => &mut v[k.as_str()],
-        Value::Number(n) => &mut v[n.as_u64().unwrap() as usize],
-        _ => unreachable!(),
+        Step::Key(k) => &mut v[k.as_str()],
+        Step::Index(i) => &mut v[*i],
     })
 }
 
@@ -93,7 +99,10 @@ fn tamper_every_leaf(rel: &str) -> (usize, usize) {
     let (mut detected, mut rejected) = (0, 0);
     for path in paths {
         let name = format!("{path:?}");
-        if UNHASHED.iter().any(|u| name.contains(&format!("\"{u}\""))) {
+        if UNHASHED
+            .iter()
+            .any(|u| name.contains(&format!("Key(\"{u}\")")))
+        {
             continue;
         }
         let mut v = orig.clone();
@@ -189,7 +198,7 @@ fn raw_bit_flips_in_hex_values() {
         for (i, b) in bytes.iter().enumerate().take(unhashed_from).step_by(step) {
             let flipped = flip_byte(&bytes, i);
             let nb = flipped[i];
-            if !(b.is_ascii_hexdigit() && nb.is_ascii_hexdigit()) || !inside_value(&bytes, i) {
+            if !(b.is_ascii_hexdigit() && nb.is_ascii_hexdigit() && inside_value(&bytes, i)) {
                 continue;
             }
             assert_ne!(

@@ -122,7 +122,7 @@ fn tampered_golden_is_rejected() {
     // Swap in another entry's signature but keep roots consistent → signature check fails.
     let mut forged = e[0].clone();
     forged.deposit.signature = e[1].deposit.signature;
-    forged.deposit_data_root = forged.deposit.data_root();
+    forged.deposit_data_root = forged.deposit.root();
     assert!(matches!(
         forged.verify(0, None),
         Err(DepositError::BadSignature { .. })
@@ -270,7 +270,7 @@ fn real_lock_registrations_and_deposits() {
                 let dd = DepositData {
                     pubkey: unhex(d["pubkey"].as_str().unwrap()).try_into().unwrap(),
                     withdrawal_credentials: wc,
-                    amount_gwei: d["amount"].as_str().unwrap().parse().unwrap(),
+                    amount: d["amount"].as_str().unwrap().parse().unwrap(),
                     signature: unhex(d["signature"].as_str().unwrap()).try_into().unwrap(),
                 };
                 assert_eq!(dd.pubkey, pk_bytes);

@@ -35,7 +35,11 @@ pub(crate) fn verify_shares<R: CryptoRngCore + ?Sized>(
     let Some(first) = claims.first() else {
         return Ok(());
     };
-    let t = claims.iter().map(|c| c.commitments.len()).max().unwrap_or(0);
+    let t = claims
+        .iter()
+        .map(|c| c.commitments.len())
+        .max()
+        .unwrap_or(0);
     let xs = powers(me.scalar(), t);
     let mut weighted = SecretScalar::new(Scalar::ZERO);
     let mut points = Vec::with_capacity(claims.len() * t);
@@ -113,7 +117,9 @@ mod tests {
         let comms: Vec<Vec<G1Projective>> = polys.iter().map(Polynomial::commitments).collect();
         let mut shares: Vec<SecretScalar> = polys.iter().map(|p| p.eval(me)).collect();
         let claims = |shares: &[SecretScalar]| -> Vec<(ShareIdx, usize)> {
-            (0..shares.len()).map(|k| (idx(k as u32 + 3), k)).collect()
+            (0..shares.len())
+                .map(|k| (idx(u32::try_from(k).expect("small") + 3), k))
+                .collect()
         };
         let run = |shares: &[SecretScalar], rng: &mut rand_chacha::ChaCha20Rng| {
             let cl: Vec<ShareClaim<'_>> = claims(shares)

@@ -55,7 +55,10 @@ mod tests {
             .expect("hex");
         assert_eq!(decode_scalar(&r), None);
         assert_eq!(decode_scalar(&b[1..]), None);
-        assert_eq!(decode_scalar(&encode_scalar(&-Scalar::ONE)), Some(-Scalar::ONE));
+        assert_eq!(
+            decode_scalar(&encode_scalar(&-Scalar::ONE)),
+            Some(-Scalar::ONE)
+        );
     }
 
     #[test]

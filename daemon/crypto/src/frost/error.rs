@@ -109,7 +109,9 @@ pub enum FrostError {
         what: &'static str,
     },
     /// The Schnorr proof of knowledge `(w, c)` is malformed or does not verify.
-    #[error("round 1: share {from} sent a bad proof of knowledge for validator {validator}: {what}")]
+    #[error(
+        "round 1: share {from} sent a bad proof of knowledge for validator {validator}: {what}"
+    )]
     BadProof {
         /// Sender.
         from: ShareIdx,
@@ -130,7 +132,9 @@ pub enum FrostError {
     },
     /// A round-2 verification key share is malformed or differs from the value implied by the
     /// round-1 commitments.
-    #[error("round 2: share {from} reported a bad verification key for validator {validator}: {what}")]
+    #[error(
+        "round 2: share {from} reported a bad verification key for validator {validator}: {what}"
+    )]
     BadVerificationKey {
         /// Sender.
         from: ShareIdx,

@@ -89,7 +89,12 @@ impl AwaitRound2 {
             .enumerate()
         {
             let validator = u32::try_from(v).unwrap_or(u32::MAX);
-            let y = encode_point(&comms.first().copied().unwrap_or_else(group::Group::identity));
+            let y = encode_point(
+                &comms
+                    .first()
+                    .copied()
+                    .unwrap_or_else(group::Group::identity),
+            );
             let mut vks = Vec::with_capacity(per_sender.len());
             for (from, entries) in &per_sender {
                 let Some(entry) = entries.get(v) else {

@@ -17,6 +17,14 @@
 //!
 //! Any error aborts; peer faults name the share index and validator ([`FrostError::culprit`]).
 //!
+//! Backend: field and group arithmetic through `blstrs` (a safe wrapper over blst; the
+//! workspace forbids `unsafe`, so blst's raw `blst_p1`/`blst_fr` FFI cannot be called from
+//! here), MSM through blst's Pippenger (`blstrs::G1Projective::multi_exp`), the challenge hash
+//! through blst's safe `blst_scalar::hash_to` (which is exactly "expand_message_xmd to 48
+//! bytes, big-endian, mod r"), BLS signing through `blst::min_pk`. Secret scalars live in
+//! zeroizing containers; public data is variable-time, secret-dependent multiplications use
+//! blst's constant-time ladder.
+//!
 //! # Compatibility decisions (ambiguities resolved)
 //! * **Challenge**: `c = H(byte(i) ‖ 0x00 ‖ A_i0 ‖ R)`, `H` = RFC 9380 `expand_message_xmd`
 //!   (SHA-256, DST `BLS12381_XMD:SHA-256_SSWU_RO_`, 48 bytes) read big-endian mod r. `i` is

@@ -95,8 +95,14 @@ mod tests {
     #[test]
     fn hash_to_scalar_kat() {
         let cases: [(&[u8], &str); 2] = [
-            (b"", "60a24e72d369d7002196a0ec68ef59f0a2c4848dc4b7ad92e5ac6efec39d6435"),
-            (b"abc", "1e734af38c64349e9debd138b0ef7611ebca47b3ee415d20be66761b60c87b56"),
+            (
+                b"",
+                "60a24e72d369d7002196a0ec68ef59f0a2c4848dc4b7ad92e5ac6efec39d6435",
+            ),
+            (
+                b"abc",
+                "1e734af38c64349e9debd138b0ef7611ebca47b3ee415d20be66761b60c87b56",
+            ),
         ];
         for (msg, want) in cases {
             assert_eq!(codec::encode_scalar(&hash_to_scalar(msg)), unhex32(want));
@@ -130,9 +136,15 @@ mod tests {
         assert!(verify(id, &a0_pub, &p));
         let other = ShareIdx::new(4).expect("nonzero");
         assert!(!verify(other, &a0_pub, &p), "bound to the sender id");
-        let bad_w = Proof { w: p.w + Scalar::ONE, c: p.c };
+        let bad_w = Proof {
+            w: p.w + Scalar::ONE,
+            c: p.c,
+        };
         assert!(!verify(id, &a0_pub, &bad_w));
-        let bad_c = Proof { w: p.w, c: p.c + Scalar::ONE };
+        let bad_c = Proof {
+            w: p.w,
+            c: p.c + Scalar::ONE,
+        };
         assert!(!verify(id, &a0_pub, &bad_c));
         assert!(!verify(id, &(a0_pub + G1Projective::generator()), &p));
     }

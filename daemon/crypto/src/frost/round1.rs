@@ -71,7 +71,10 @@ pub fn round1<R: CryptoRngCore + ?Sized>(
     for val_idx in 0..params.validators() {
         let poly = Polynomial::random(params.t_usize(), rng);
         let commitments = poly.commitments();
-        let a0 = commitments.first().copied().unwrap_or_else(G1Projective::identity);
+        let a0 = commitments
+            .first()
+            .copied()
+            .unwrap_or_else(G1Projective::identity);
         let pok = proof::prove(me, poly.constant(), &a0, rng);
         casts.push(Round1Cast {
             key: MsgKey {
@@ -81,7 +84,10 @@ pub fn round1<R: CryptoRngCore + ?Sized>(
             },
             wi: encode_scalar(&pok.w).to_vec(),
             ci: encode_scalar(&pok.c).to_vec(),
-            commitments: commitments.iter().map(|a| encode_point(a).to_vec()).collect(),
+            commitments: commitments
+                .iter()
+                .map(|a| encode_point(a).to_vec())
+                .collect(),
         });
         for (j, p2p) in direct.iter_mut() {
             let share = poly.eval(*j);

@@ -81,7 +81,10 @@ impl AwaitRound1 {
         {
             let val_idx = u32::try_from(v).unwrap_or(u32::MAX);
             let (sk, comms) = validator_round2(&self, val_idx, own_share, own_comms, &peers, rng)?;
-            let y = comms.first().copied().unwrap_or_else(G1Projective::identity);
+            let y = comms
+                .first()
+                .copied()
+                .unwrap_or_else(G1Projective::identity);
             let vk = G1Projective::generator() * sk.get();
             out.push(Round2Cast {
                 key: MsgKey {
@@ -116,14 +119,9 @@ fn shape_check<'a>(
 ) -> Result<PeerRound1<'a>, FrostError> {
     let p = &st.params;
     let casts = collect::by_validator(p, Round::Round1Cast, idx, 0, &cast.casts, |c| c.key)?;
-    let shares = collect::by_validator(
-        p,
-        Round::Round1P2P,
-        idx,
-        st.me.get(),
-        &p2p.shares,
-        |s| s.key,
-    )?;
+    let shares = collect::by_validator(p, Round::Round1P2P, idx, st.me.get(), &p2p.shares, |s| {
+        s.key
+    })?;
     if let Some(s) = shares.iter().find(|s| s.id != st.me.get()) {
         return Err(FrostError::BadKey {
             round: Round::Round1P2P,
@@ -132,11 +130,7 @@ fn shape_check<'a>(
             what: "share id is not the recipient",
         });
     }
-    Ok(PeerRound1 {
-        idx,
-        casts,
-        shares,
-    })
+    Ok(PeerRound1 { idx, casts, shares })
 }
 
 /// Verifies all peers' data for one validator; returns `sk_me` and the group commitments
@@ -223,7 +217,10 @@ fn check_sender(
         .map(|b| decode_point(b))
         .collect::<Option<Vec<_>>>()
         .ok_or(bad_comm("commitment is not a non-identity G1 point"))?;
-    let a0 = comms.first().copied().unwrap_or_else(G1Projective::identity);
+    let a0 = comms
+        .first()
+        .copied()
+        .unwrap_or_else(G1Projective::identity);
     if !proof::verify(from, &a0, &Proof { w, c }) {
         return Err(bad_proof("challenge does not match (R' = w·G − c·A0)"));
     }

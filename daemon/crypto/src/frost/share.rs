@@ -103,7 +103,10 @@ mod tests {
         let idx = ShareIdx::new(3).expect("nonzero");
         let share = SecretShare::from_scalar(idx, sec);
         let dbg = format!("{share:?}");
-        assert!(dbg.contains("redacted") && !dbg.contains("75bcd15"), "{dbg}");
+        assert!(
+            dbg.contains("redacted") && !dbg.contains("75bcd15"),
+            "{dbg}"
+        );
         let again = SecretShare::from_be_bytes(idx, &share.expose_secret()).expect("valid");
         assert_eq!(again.scalar().get(), s);
         assert!(SecretShare::from_be_bytes(idx, &[0u8; 32]).is_none());

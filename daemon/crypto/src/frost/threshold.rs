@@ -63,7 +63,8 @@ fn lagrange_at_zero(xs: &[ShareIdx]) -> Result<Vec<Scalar>, ThresholdError> {
             num *= xm.scalar();
             den *= xm.scalar() - xj.scalar();
         }
-        let inv = Option::<Scalar>::from(den.invert()).ok_or(ThresholdError::DuplicateIndex(*xj))?;
+        let inv =
+            Option::<Scalar>::from(den.invert()).ok_or(ThresholdError::DuplicateIndex(*xj))?;
         out.push(num * inv);
     }
     Ok(out)
@@ -135,8 +136,8 @@ pub fn recover_secret(shares: &[&SecretShare]) -> Result<RecoveredSecret, Thresh
 /// Verifies an Ethereum BLS signature (public key and signature are subgroup-checked and must
 /// not be the identity).
 pub fn verify(pubkey: &[u8; 48], msg: &[u8], sig: &[u8; 96]) -> Result<(), ThresholdError> {
-    let pk = blst::min_pk::PublicKey::key_validate(pubkey)
-        .map_err(|_| ThresholdError::VerifyFailed)?;
+    let pk =
+        blst::min_pk::PublicKey::key_validate(pubkey).map_err(|_| ThresholdError::VerifyFailed)?;
     let sig = blst::min_pk::Signature::sig_validate(sig, true)
         .map_err(|_| ThresholdError::VerifyFailed)?;
     match sig.verify(false, msg, ETH_DST, &[], &pk, false) {

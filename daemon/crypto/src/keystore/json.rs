@@ -65,7 +65,14 @@ pub(crate) fn to_go_indented(v: &OutKeystore) -> Result<Vec<u8>, KeystoreError> 
 /// charon's uuid: 16 random bytes as upper-case hex 8-4-4-4-12, no RFC 4122 bits.
 pub(crate) fn uuid(bytes: &[u8; 16]) -> String {
     let h = hex::encode_upper(bytes);
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 // ---- reading ------------------------------------------------------------------------------
@@ -104,12 +111,17 @@ pub(crate) fn unhex(s: &str, field: &'static str) -> Result<Vec<u8>, KeystoreErr
 }
 
 /// Decodes hex of an exact length.
-pub(crate) fn unhex_n<const N: usize>(s: &str, field: &'static str) -> Result<[u8; N], KeystoreError> {
+pub(crate) fn unhex_n<const N: usize>(
+    s: &str,
+    field: &'static str,
+) -> Result<[u8; N], KeystoreError> {
     let v = unhex(s, field)?;
-    v.as_slice().try_into().map_err(|_| KeystoreError::BadField {
-        field,
-        why: "wrong length",
-    })
+    v.as_slice()
+        .try_into()
+        .map_err(|_| KeystoreError::BadField {
+            field,
+            why: "wrong length",
+        })
 }
 
 #[cfg(test)]
@@ -118,14 +130,20 @@ mod tests {
 
     #[test]
     fn uuid_shape() {
-        let b: [u8; 16] = core::array::from_fn(|i| i as u8 * 17);
+        let b: [u8; 16] = core::array::from_fn(|i| u8::try_from(i).expect("< 16") * 17);
         assert_eq!(uuid(&b), "00112233-4455-6677-8899-AABBCCDDEEFF");
     }
 
     #[test]
     fn unhex_variants() {
         assert_eq!(unhex("0xAbCd", "f").expect("hex"), vec![0xab, 0xcd]);
-        assert!(matches!(unhex("zz", "f"), Err(KeystoreError::BadField { field: "f", .. })));
-        assert!(matches!(unhex_n::<2>("abcdef", "g"), Err(KeystoreError::BadField { field: "g", .. })));
+        assert!(matches!(
+            unhex("zz", "f"),
+            Err(KeystoreError::BadField { field: "f", .. })
+        ));
+        assert!(matches!(
+            unhex_n::<2>("abcdef", "g"),
+            Err(KeystoreError::BadField { field: "g", .. })
+        ));
     }
 }

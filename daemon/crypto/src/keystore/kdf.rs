@@ -27,8 +27,16 @@ pub const SALT_LEN_RANGE: std::ops::RangeInclusive<usize> = 16..=64;
 /// A validated KDF module.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Kdf {
-    Pbkdf2 { c: u32, salt: Vec<u8> },
-    Scrypt { log_n: u8, r: u32, p: u32, salt: Vec<u8> },
+    Pbkdf2 {
+        c: u32,
+        salt: Vec<u8>,
+    },
+    Scrypt {
+        log_n: u8,
+        r: u32,
+        p: u32,
+        salt: Vec<u8>,
+    },
 }
 
 fn hostile(param: &'static str, why: &'static str) -> KeystoreError {
@@ -62,25 +70,33 @@ fn salt(params: &Map<String, Value>) -> Result<Vec<u8>, KeystoreError> {
 
 impl Kdf {
     /// Parses and bounds-checks `crypto.kdf`.
-    pub(crate) fn parse(function: &str, params: &Map<String, Value>) -> Result<Self, KeystoreError> {
+    pub(crate) fn parse(
+        function: &str,
+        params: &Map<String, Value>,
+    ) -> Result<Self, KeystoreError> {
         if uint(params, "dklen")? != DKLEN as u64 {
             return Err(hostile("dklen", "must be 32"));
         }
         match function {
             "pbkdf2" => {
                 if params.get("prf").and_then(Value::as_str) != Some("hmac-sha256") {
-                    return Err(KeystoreError::Unsupported { field: "kdf.params.prf" });
+                    return Err(KeystoreError::Unsupported {
+                        field: "kdf.params.prf",
+                    });
                 }
                 let c = uint(params, "c")?;
                 if c == 0 || c > u64::from(MAX_PBKDF2_C) {
                     return Err(hostile("c", "outside 1..=2^22"));
                 }
                 let c = u32::try_from(c).map_err(|_| hostile("c", "outside 1..=2^22"))?;
-                Ok(Kdf::Pbkdf2 { c, salt: salt(params)? })
+                Ok(Kdf::Pbkdf2 {
+                    c,
+                    salt: salt(params)?,
+                })
             }
             "scrypt" => {
                 let (n, r, p) = (uint(params, "n")?, uint(params, "r")?, uint(params, "p")?);
-                if n < 2 || n > MAX_SCRYPT_N || !n.is_power_of_two() {
+                if !(2..=MAX_SCRYPT_N).contains(&n) || !n.is_power_of_two() {
                     return Err(hostile("n", "not a power of two in 2..=2^20"));
                 }
                 if r == 0 || p == 0 || r.saturating_mul(p) > MAX_SCRYPT_R_TIMES_P {
@@ -89,7 +105,8 @@ impl Kdf {
                 if n.saturating_mul(r).saturating_mul(128) > MAX_SCRYPT_MEMORY_BYTES {
                     return Err(hostile("n, r", "128·n·r exceeds 1 GiB"));
                 }
-                let log_n = u8::try_from(n.trailing_zeros()).map_err(|_| hostile("n", "too large"))?;
+                let log_n =
+                    u8::try_from(n.trailing_zeros()).map_err(|_| hostile("n", "too large"))?;
                 let r = u32::try_from(r).map_err(|_| hostile("r", "too large"))?;
                 let p = u32::try_from(p).map_err(|_| hostile("p", "too large"))?;
                 Ok(Kdf::Scrypt {
@@ -99,7 +116,9 @@ impl Kdf {
                     salt: salt(params)?,
                 })
             }
-            _ => Err(KeystoreError::Unsupported { field: "kdf.function" }),
+            _ => Err(KeystoreError::Unsupported {
+                field: "kdf.function",
+            }),
         }
     }
 
@@ -127,7 +146,9 @@ mod tests {
     use serde_json::json;
 
     fn parse(function: &str, v: Value) -> Result<Kdf, KeystoreError> {
-        let Value::Object(m) = v else { panic!("object") };
+        let Value::Object(m) = v else {
+            panic!("object")
+        };
         Kdf::parse(function, &m)
     }
 
@@ -136,15 +157,51 @@ mod tests {
     #[test]
     fn hostile_parameters_are_rejected() {
         let bad = [
-            ("scrypt", json!({"dklen": 32, "n": 3, "r": 8, "p": 1, "salt": SALT}), "n"),
-            ("scrypt", json!({"dklen": 32, "n": 1u64 << 21, "r": 8, "p": 1, "salt": SALT}), "n"),
-            ("scrypt", json!({"dklen": 32, "n": 1u64 << 20, "r": 16, "p": 1, "salt": SALT}), "n, r"),
-            ("scrypt", json!({"dklen": 32, "n": 1024, "r": 8, "p": 8, "salt": SALT}), "r, p"),
-            ("scrypt", json!({"dklen": 32, "n": 1024, "r": 0, "p": 1, "salt": SALT}), "r, p"),
-            ("scrypt", json!({"dklen": 64, "n": 1024, "r": 8, "p": 1, "salt": SALT}), "dklen"),
-            ("pbkdf2", json!({"dklen": 32, "c": (1u64 << 22) + 1, "prf": "hmac-sha256", "salt": SALT}), "c"),
-            ("pbkdf2", json!({"dklen": 32, "c": 0, "prf": "hmac-sha256", "salt": SALT}), "c"),
-            ("pbkdf2", json!({"dklen": 32, "c": 16, "prf": "hmac-sha256", "salt": "00"}), "salt"),
+            (
+                "scrypt",
+                json!({"dklen": 32, "n": 3, "r": 8, "p": 1, "salt": SALT}),
+                "n",
+            ),
+            (
+                "scrypt",
+                json!({"dklen": 32, "n": 1u64 << 21, "r": 8, "p": 1, "salt": SALT}),
+                "n",
+            ),
+            (
+                "scrypt",
+                json!({"dklen": 32, "n": 1u64 << 20, "r": 16, "p": 1, "salt": SALT}),
+                "n, r",
+            ),
+            (
+                "scrypt",
+                json!({"dklen": 32, "n": 1024, "r": 8, "p": 8, "salt": SALT}),
+                "r, p",
+            ),
+            (
+                "scrypt",
+                json!({"dklen": 32, "n": 1024, "r": 0, "p": 1, "salt": SALT}),
+                "r, p",
+            ),
+            (
+                "scrypt",
+                json!({"dklen": 64, "n": 1024, "r": 8, "p": 1, "salt": SALT}),
+                "dklen",
+            ),
+            (
+                "pbkdf2",
+                json!({"dklen": 32, "c": (1u64 << 22) + 1, "prf": "hmac-sha256", "salt": SALT}),
+                "c",
+            ),
+            (
+                "pbkdf2",
+                json!({"dklen": 32, "c": 0, "prf": "hmac-sha256", "salt": SALT}),
+                "c",
+            ),
+            (
+                "pbkdf2",
+                json!({"dklen": 32, "c": 16, "prf": "hmac-sha256", "salt": "00"}),
+                "salt",
+            ),
         ];
         for (f, params, want) in bad {
             match parse(f, params.clone()) {
@@ -153,24 +210,51 @@ mod tests {
             }
         }
         assert!(matches!(
-            parse("pbkdf2", json!({"dklen": 32, "c": 16, "prf": "hmac-sha512", "salt": SALT})),
-            Err(KeystoreError::Unsupported { field: "kdf.params.prf" })
+            parse(
+                "pbkdf2",
+                json!({"dklen": 32, "c": 16, "prf": "hmac-sha512", "salt": SALT})
+            ),
+            Err(KeystoreError::Unsupported {
+                field: "kdf.params.prf"
+            })
         ));
         assert!(matches!(
             parse("argon2", json!({"dklen": 32})),
-            Err(KeystoreError::Unsupported { field: "kdf.function" })
+            Err(KeystoreError::Unsupported {
+                field: "kdf.function"
+            })
         ));
         assert!(matches!(
-            parse("pbkdf2", json!({"dklen": 32, "c": -1, "prf": "hmac-sha256", "salt": SALT})),
+            parse(
+                "pbkdf2",
+                json!({"dklen": 32, "c": -1, "prf": "hmac-sha256", "salt": SALT})
+            ),
             Err(KeystoreError::BadField { field: "c", .. })
         ));
     }
 
     #[test]
     fn accepted_parameters() {
-        let k = parse("scrypt", json!({"dklen": 32, "n": 262144, "r": 8, "p": 1, "salt": SALT}));
-        assert!(matches!(k, Ok(Kdf::Scrypt { log_n: 18, r: 8, p: 1, .. })), "{k:?}");
-        let k = parse("pbkdf2", json!({"dklen": 32, "c": 16, "prf": "hmac-sha256", "salt": SALT}));
+        let k = parse(
+            "scrypt",
+            json!({"dklen": 32, "n": 262144, "r": 8, "p": 1, "salt": SALT}),
+        );
+        assert!(
+            matches!(
+                k,
+                Ok(Kdf::Scrypt {
+                    log_n: 18,
+                    r: 8,
+                    p: 1,
+                    ..
+                })
+            ),
+            "{k:?}"
+        );
+        let k = parse(
+            "pbkdf2",
+            json!({"dklen": 32, "c": 16, "prf": "hmac-sha256", "salt": SALT}),
+        );
         assert!(matches!(k, Ok(Kdf::Pbkdf2 { c: 16, .. })), "{k:?}");
     }
 
@@ -179,7 +263,10 @@ mod tests {
     /// primitive with RFC 7914 §11 PBKDF2-HMAC-SHA256 (c = 1) instead.
     #[test]
     fn pbkdf2_primitive_kat() {
-        let k = Kdf::Pbkdf2 { c: 1, salt: b"salt".to_vec() };
+        let k = Kdf::Pbkdf2 {
+            c: 1,
+            salt: b"salt".to_vec(),
+        };
         let dk = k.derive(b"passwd").expect("derive");
         assert_eq!(
             hex::encode(&dk[..]),

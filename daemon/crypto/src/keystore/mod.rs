@@ -32,7 +32,7 @@ pub use kdf::{
 pub use password::Password;
 
 use json::{EmptyParams, InKeystore, IvParams, OutCrypto, OutKeystore, OutModule, Pbkdf2Params};
-use kdf::{Kdf, DKLEN, PBKDF2_C_INSECURE, PBKDF2_C_STANDARD};
+use kdf::{Kdf, PBKDF2_C_INSECURE, PBKDF2_C_STANDARD};
 use password::{has_c1, normalise, Controls};
 
 /// How expensive the KDF of new keystores is.
@@ -116,7 +116,8 @@ pub enum KeystoreError {
 
 /// The BLS public key of a 32-byte big-endian secret.
 fn pubkey_of(secret: &[u8; 32]) -> Result<[u8; 48], KeystoreError> {
-    let sk = blst::min_pk::SecretKey::from_bytes(secret).map_err(|_| KeystoreError::InvalidSecret)?;
+    let sk =
+        blst::min_pk::SecretKey::from_bytes(secret).map_err(|_| KeystoreError::InvalidSecret)?;
     Ok(sk.sk_to_pk().compress())
 }
 
@@ -152,7 +153,10 @@ fn encrypt_normalised<R: CryptoRngCore + ?Sized>(
     rng.fill_bytes(&mut iv);
     rng.fill_bytes(&mut uuid);
 
-    let kdf = Kdf::Pbkdf2 { c, salt: salt.to_vec() };
+    let kdf = Kdf::Pbkdf2 {
+        c,
+        salt: salt.to_vec(),
+    };
     let dk = kdf.derive(password)?;
     let mut ct = *secret;
     cipher::apply(&dk, &iv, &mut ct);
@@ -166,14 +170,16 @@ fn encrypt_normalised<R: CryptoRngCore + ?Sized>(
             cipher: OutModule {
                 function: "aes-128-ctr",
                 message: hex::encode(ct),
-                params: IvParams { iv: hex::encode(iv) },
+                params: IvParams {
+                    iv: hex::encode(iv),
+                },
             },
             kdf: OutModule {
                 function: "pbkdf2",
                 message: String::new(),
                 params: Pbkdf2Params {
                     c,
-                    dklen: DKLEN as u32,
+                    dklen: 32, // = DKLEN
                     prf: "hmac-sha256",
                     salt: hex::encode(salt),
                 },
@@ -224,22 +230,36 @@ pub fn decrypt(keystore_json: &[u8], password: &str) -> Result<DecryptedKey, Key
     }
     let c = &ks.crypto;
     if c.checksum.function != "sha256" {
-        return Err(KeystoreError::Unsupported { field: "checksum.function" });
+        return Err(KeystoreError::Unsupported {
+            field: "checksum.function",
+        });
     }
     if c.cipher.function != "aes-128-ctr" {
-        return Err(KeystoreError::Unsupported { field: "cipher.function" });
+        return Err(KeystoreError::Unsupported {
+            field: "cipher.function",
+        });
     }
     let kdf = Kdf::parse(&c.kdf.function, &c.kdf.params)?;
     let stored_sum: [u8; 32] = json::unhex_n(&c.checksum.message, "checksum.message")?;
-    let iv_hex = c.cipher.params.get("iv").and_then(|v| v.as_str()).ok_or(KeystoreError::BadField {
-        field: "cipher.params.iv",
-        why: "missing or not a string",
-    })?;
+    let iv_hex =
+        c.cipher
+            .params
+            .get("iv")
+            .and_then(|v| v.as_str())
+            .ok_or(KeystoreError::BadField {
+                field: "cipher.params.iv",
+                why: "missing or not a string",
+            })?;
     let iv: [u8; 16] = json::unhex_n(iv_hex, "cipher.params.iv")?;
     let ct: [u8; 32] = json::unhex_n(&c.cipher.message, "cipher.message")?;
     let expected_pk: [u8; 48] = match &ks.pubkey {
         Some(pk) => json::unhex_n(pk, "pubkey")?,
-        None => return Err(KeystoreError::BadField { field: "pubkey", why: "missing" }),
+        None => {
+            return Err(KeystoreError::BadField {
+                field: "pubkey",
+                why: "missing",
+            })
+        }
     };
 
     let mut dk = kdf.derive(&normalise(password, Controls::Eip2335))?;
@@ -275,7 +295,10 @@ mod tests {
                 .expect("encrypt");
             let key = decrypt(&json, pw).expect("decrypt");
             assert_eq!(key.expose_secret(), &secret);
-            assert!(matches!(decrypt(&json, "a\u{85}c"), Err(KeystoreError::WrongPassword)));
+            assert!(matches!(
+                decrypt(&json, "a\u{85}c"),
+                Err(KeystoreError::WrongPassword)
+            ));
         }
     }
 }

@@ -86,7 +86,10 @@ mod tests {
     fn control_characters() {
         let pw = "a\u{0}b\u{1f}c\u{7f}d\u{85}e f\n";
         assert_eq!(&*normalise(pw, Controls::Eip2335), b"abcde f");
-        assert_eq!(&*normalise(pw, Controls::C0AndDelOnly), "abcd\u{85}e f".as_bytes());
+        assert_eq!(
+            &*normalise(pw, Controls::C0AndDelOnly),
+            "abcd\u{85}e f".as_bytes()
+        );
         assert!(has_c1(pw));
         assert!(!has_c1("plain"));
     }
@@ -96,7 +99,10 @@ mod tests {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
         let p = Password::random(&mut rng);
         assert_eq!(p.expose_secret().len(), 32);
-        assert!(p.expose_secret().bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(p
+            .expose_secret()
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
         assert_eq!(format!("{p:?}"), "Password([redacted])");
     }
 }

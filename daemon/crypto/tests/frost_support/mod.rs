@@ -1,6 +1,8 @@
 //! In-memory FROST ceremonies for tests: every participant's messages are delivered to every
 //! other participant directly (a perfect broadcast), with optional tampering in flight.
 
+// Index arithmetic on small test sizes (n ≤ 255, V ≤ 10).
+#![allow(clippy::cast_possible_truncation)]
 #![allow(dead_code, unreachable_pub)]
 
 use dkgd_crypto::frost::{

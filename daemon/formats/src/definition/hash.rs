@@ -248,7 +248,7 @@ mod tests {
         Address::parse(&format!("0x{}", c.repeat(40))).unwrap()
     }
 
-    /// charon's "baseDef" (shared/vectors/charon/vectors.md, SSZ hashing table).
+    /// charon's "baseDef" (vectors.md); its fixed roots are checked in tests/model_vectors.rs.
     fn base_def(version: Version) -> Definition {
         let mut d = Definition::blank(version);
         d.uuid = "f4c00e58-1a54-4e55-8d76-2b2a6d4c3f9a".into();
@@ -282,90 +282,6 @@ mod tests {
         };
         d.validators = Some(vec![va.clone(), va]);
         d
-    }
-
-    fn hex32(s: &str) -> Root {
-        hex::decode(s).unwrap().try_into().unwrap()
-    }
-
-    #[test]
-    fn base_def_roots() {
-        let mut v10 = base_def(Version::V1_0);
-        v10.timestamp.clear();
-        let mut v18 = base_def(Version::V1_8);
-        v18.deposit_amounts = Some(vec![32_000_000_000]);
-        let mut v19 = base_def(Version::V1_9);
-        v19.deposit_amounts = Some(vec![32_000_000_000]);
-        v19.consensus_protocol = "abft".into();
-        let mut v110 = v19.clone();
-        v110.version = Version::V1_10;
-        v110.target_gas_limit = 30_000_000;
-        v110.compounding = true;
-        let cases = [
-            (
-                v10,
-                Kind::Config,
-                "90336d34257fd9b1c2b6b119d008e7f0cff112e91455e24b0666e23aae480216",
-            ),
-            (
-                base_def(Version::V1_2),
-                Kind::Config,
-                "36e332cad485463ba6deb041fd5b3949fd7a09e3c1eb456bb3d9f97b8ae31673",
-            ),
-            (
-                base_def(Version::V1_2),
-                Kind::Definition,
-                "c81916384a24056a596f2d87daf6f2693c12f9df9601122436dfbce0c0e51ed2",
-            ),
-            (
-                base_def(Version::V1_3),
-                Kind::Config,
-                "e314abc0c7bc2dbf22a4c6c044481880675e47eed15bf7b734ce2a275dfbf81a",
-            ),
-            (
-                base_def(Version::V1_3),
-                Kind::Definition,
-                "6fb8988d9ecfc3abab94b79e1abd07564004a1da3b59a84d3158b2a001ee2fd5",
-            ),
-            (
-                base_def(Version::V1_4),
-                Kind::Config,
-                "068e5c2c4262e4fef6f99f858a3d7ceb2243bc411d9523d445a38752da68dec7",
-            ),
-            (
-                base_def(Version::V1_5),
-                Kind::Config,
-                "16612ab44e0e3605ab74f2d711afe6db71ab673967aa3be4ee565f3aa64415a9",
-            ),
-            (
-                base_def(Version::V1_7),
-                Kind::Config,
-                "c0ade8b834d7731f4076d364472be55974a9cb23ed97cc828bf5661b1df1c564",
-            ),
-            (
-                v18,
-                Kind::Config,
-                "cbdb72b363a735e1f469cbd7983734d524001a68dcf3ab71153d69892fa0e36c",
-            ),
-            (
-                v19,
-                Kind::Config,
-                "8c55a5a65d8f8dbecaf6fbd39a11c2e701ce3aba1dd7fdd212a35c2e196db34f",
-            ),
-            (
-                v110,
-                Kind::Config,
-                "5e16fdd44a25d37ebce15ea9d2069ec9d0930ce8d3a0e9091f82edae5969b306",
-            ),
-        ];
-        for (def, kind, want) in cases {
-            assert_eq!(
-                root(&def, kind).unwrap(),
-                hex32(want),
-                "{} {kind:?}",
-                def.version
-            );
-        }
     }
 
     #[test]

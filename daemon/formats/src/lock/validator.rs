@@ -50,11 +50,11 @@ pub struct DepositData {
 impl DepositData {
     /// `HTR(DepositMessage{pubkey, withdrawal_credentials, amount})` (formats.md §7.2).
     pub fn message_root(&self) -> Root {
-        ssz::container(&[
-            pubkey_root(&self.pubkey),
-            self.withdrawal_credentials,
-            ssz::uint64(self.amount),
-        ])
+        crate::signing::deposit_message_root(
+            &self.pubkey,
+            &self.withdrawal_credentials,
+            self.amount,
+        )
     }
 
     /// `HTR(DepositData)`, the `deposit_data_root` of deposit files (formats.md §7.4).
