@@ -18,4 +18,5 @@ pub mod json;
 pub mod lock;
 pub mod network;
 pub mod signing;
+pub mod verify;
 pub mod ssz;

@@ -221,6 +221,22 @@ impl std::fmt::Debug for DecryptedKey {
     }
 }
 
+/// Reads the `pubkey` of EIP-2335 keystore JSON without decrypting (and so without the
+/// password): what a verifier matches against the lock's public shares.
+pub fn read_pubkey(keystore_json: &[u8]) -> Result<[u8; 48], KeystoreError> {
+    let ks: InKeystore = serde_json::from_slice(keystore_json).map_err(KeystoreError::Json)?;
+    if ks.version != 4 {
+        return Err(KeystoreError::UnsupportedVersion(ks.version));
+    }
+    match &ks.pubkey {
+        Some(pk) => json::unhex_n(pk, "pubkey"),
+        None => Err(KeystoreError::BadField {
+            field: "pubkey",
+            why: "missing",
+        }),
+    }
+}
+
 /// Decrypts EIP-2335 keystore JSON (PBKDF2 or scrypt) with `password`, normalised per
 /// EIP-2335. All parameters are validated before the KDF runs.
 pub fn decrypt(keystore_json: &[u8], password: &str) -> Result<DecryptedKey, KeystoreError> {
