@@ -43,6 +43,10 @@ pub(crate) struct VerifyArgs {
     /// Print one JSON document instead of lines.
     #[arg(long)]
     pub(crate) json: bool,
+    /// For a data dir: also decrypt every keystore with its password file (slow: one full
+    /// KDF per validator).
+    #[arg(long)]
+    pub(crate) decrypt: bool,
 }
 
 /// Arguments of `dkgd enr`.

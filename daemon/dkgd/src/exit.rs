@@ -13,8 +13,6 @@ pub(crate) enum Code {
     Usage = 2,
     /// Verification: nothing failed, but some signatures cannot be verified offline.
     Unverifiable = 3,
-    /// The data dir is not clean (existing artifacts or key) and nothing was written.
-    NotClean = 73,
     /// Another process holds the key lock; retry later.
     TempFail = 75,
     /// Permissions: a file or directory has unsafe or insufficient permissions.
