@@ -138,7 +138,7 @@ impl Drop for Staged {
 }
 
 /// `rename(from, to)` that fails with [`Error::AlreadyExists`] instead of replacing `to`.
-fn rename_noreplace(from: &Path, to: &Path) -> Result<(), Error> {
+pub(crate) fn rename_noreplace(from: &Path, to: &Path) -> Result<(), Error> {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         use nix::errno::Errno;

@@ -46,6 +46,17 @@ pub enum Error {
         /// What was found there.
         found: &'static str,
     },
+    /// The data dir already holds DKG artifacts (charon's rule: no `cluster-lock.json`,
+    /// `validator_keys/` or `deposit-data*` before a ceremony). Nothing was written.
+    #[error(
+        "{} already exists: this data dir holds the artifacts of an earlier ceremony; they were \
+         left unchanged",
+        path.display()
+    )]
+    NotClean {
+        /// The artifact found.
+        path: PathBuf,
+    },
     /// A file this crate would create already exists; it was left untouched.
     #[error("{} already exists; it was left unchanged", path.display())]
     AlreadyExists {

@@ -19,6 +19,7 @@
 //! Formats: `shared/spec/formats.md §5.1` (key file and charon's lock file).
 
 pub mod atomic;
+pub mod commit;
 pub mod datadir;
 pub mod error;
 pub mod keyfile;
