@@ -32,6 +32,34 @@ pub(crate) enum Command {
     Verify(VerifyArgs),
     /// Create, show or import this node's identity (the ENR private key).
     Enr(EnrArgs),
+    /// Run a complete local ceremony among N nodes (one process) and verify every data dir.
+    Demo(DemoArgs),
+}
+
+/// Arguments of `dkgd demo`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DemoArgs {
+    /// Number of nodes (operators).
+    #[arg(long, default_value_t = 4)]
+    pub(crate) nodes: usize,
+    /// Signing threshold (default: ceil(2n/3), charon's default).
+    #[arg(long)]
+    pub(crate) threshold: Option<u64>,
+    /// Number of validators to create.
+    #[arg(long, default_value_t = 2)]
+    pub(crate) validators: u64,
+    /// Definition version (v1.6.0 to v1.11.0).
+    #[arg(long = "definition-version", default_value = "v1.10.0")]
+    pub(crate) definition_version: String,
+    /// Network (its genesis fork version goes into the definition).
+    #[arg(long, default_value = "hoodi")]
+    pub(crate) network: String,
+    /// Output directory (created; must be new or empty). Default: ./dkgd-demo-<pid>.
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
+    /// Use the low-cost test KDF for keystores (refused on mainnet and gnosis).
+    #[arg(long)]
+    pub(crate) insecure_keystores: bool,
 }
 
 /// Arguments of `dkgd verify`.
@@ -109,4 +137,13 @@ pub(crate) struct EnrHoldLockArgs {
     /// How long to hold the lock.
     #[arg(long, default_value_t = 60)]
     pub(crate) seconds: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -45,6 +45,15 @@ pub(crate) fn format_rfc3339(t: UnixTime) -> String {
     )
 }
 
+/// The current time as `YYYY-MM-DDTHH:MM:SSZ` (second precision, UTC), the form a
+/// definition's `timestamp` takes.
+pub fn now_rfc3339_seconds() -> String {
+    let t = UnixTime::from_system(SystemTime::now());
+    let full = format_rfc3339(UnixTime { secs: t.secs, nanos: 0 });
+    // Drop the ".000000000" fraction.
+    format!("{}Z", full.get(..19).unwrap_or(&full))
+}
+
 /// Parses an RFC 3339 date-time (`T` separator, optional fraction, `Z` or `±HH:MM`).
 pub(crate) fn parse_rfc3339(s: &str) -> Option<UnixTime> {
     let b = s.as_bytes();

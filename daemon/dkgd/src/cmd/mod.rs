@@ -1,5 +1,6 @@
 //! One module per subcommand; [`dispatch`] routes the parsed command line.
 
+mod demo;
 mod enr;
 mod verify;
 
@@ -11,5 +12,6 @@ pub(crate) fn dispatch(command: Command) -> Result<Code, Failure> {
     match command {
         Command::Verify(args) => verify::run(&args),
         Command::Enr(args) => enr::run(&args),
+        Command::Demo(args) => demo::run(&args),
     }
 }

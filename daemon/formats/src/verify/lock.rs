@@ -175,7 +175,7 @@ fn public_shares(r: &mut Report, lock: &Lock, v: usize, dv: &DistValidator) {
     let mut subset: Vec<(u32, BlsPublicKey)> = shares[..t].to_vec();
     for extra in std::iter::once(None).chain(shares[t..].iter().map(Some)) {
         if let Some(e) = extra {
-            subset[t - 1] = e.clone();
+            subset[t - 1] = *e;
         }
         let ok = bls::interpolate_public_key(&subset).map(|k| k == group);
         if !matches!(ok, Ok(true)) {

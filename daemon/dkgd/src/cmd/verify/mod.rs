@@ -17,6 +17,11 @@ use dkgd_formats::verify::{self, Report};
 use serde::Serialize;
 use std::path::Path;
 
+/// Verifies a data dir (used by `dkgd demo` as well).
+pub(crate) fn verify_data_dir(dir: &Path, decrypt: bool) -> Result<Report, Failure> {
+    datadir::verify(dir, decrypt)
+}
+
 /// What PATH turned out to be.
 #[derive(Debug, Clone, Copy, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -47,7 +52,7 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<Code, Failure> {
         )
     })?;
     let (kind, report) = if meta.is_dir() {
-        (Kind::DataDir, datadir::verify(path, args.decrypt)?)
+        (Kind::DataDir, verify_data_dir(path, args.decrypt)?)
     } else {
         verify_file(path, meta.len())?
     };
