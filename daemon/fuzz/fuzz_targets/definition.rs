@@ -16,7 +16,10 @@ fuzz_target!(|data: &[u8]| {
     let _ = def.validate();
     let report = verify_definition(&def);
     let s = report.summary();
-    assert_eq!(s.passed + s.failed + s.unverifiable + s.skipped, report.checks.len());
+    assert_eq!(
+        s.passed + s.failed + s.unverifiable + s.skipped,
+        report.checks.len()
+    );
     if hashes.all_match() {
         assert!(report.status_of("config_hash").is_some());
     }

@@ -16,7 +16,10 @@ fuzz_target!(|data: &[u8]| {
     let _ = lock.validate();
     let report = verify_lock(&lock);
     let s = report.summary();
-    assert_eq!(s.passed + s.failed + s.unverifiable + s.skipped, report.checks.len());
+    assert_eq!(
+        s.passed + s.failed + s.unverifiable + s.skipped,
+        report.checks.len()
+    );
     let json = lock.to_json().expect("a parsed lock can be written");
     let again = Lock::from_json(&json).expect("a written lock re-reads");
     assert_eq!(again, lock);
