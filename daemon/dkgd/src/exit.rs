@@ -36,7 +36,11 @@ pub(crate) struct Failure {
 
 impl Failure {
     /// A failure with a code and a hint.
-    pub(crate) fn new(code: Code, error: impl Into<anyhow::Error>, hint: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        code: Code,
+        error: impl Into<anyhow::Error>,
+        hint: impl Into<String>,
+    ) -> Self {
         Self {
             code,
             error: error.into(),

@@ -18,5 +18,5 @@ pub mod json;
 pub mod lock;
 pub mod network;
 pub mod signing;
-pub mod verify;
 pub mod ssz;
+pub mod verify;

@@ -228,7 +228,10 @@ mod tests {
             h("392b769bc14dd0593bbb9d28f2fa7c4ec6eb113ef750db4046b7136c5844c95d")
         );
         assert_eq!(
-            container(&[bytes_n(&[], 20).unwrap(), bytes_n(&[1, 2, 3, 4], 4).unwrap()]),
+            container(&[
+                bytes_n(&[], 20).unwrap(),
+                bytes_n(&[1, 2, 3, 4], 4).unwrap()
+            ]),
             h("c092c674a087720f7136046e41d587e355a5f359b3940336f8e4e9dde2ffe236")
         );
         assert_eq!(

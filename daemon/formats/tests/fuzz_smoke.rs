@@ -24,7 +24,7 @@ use dkgd_formats::deposit::{deposit_files, parse_deposit_file, verify_deposit_fi
 use dkgd_formats::enr::Enr;
 use dkgd_formats::lock::Lock;
 use dkgd_formats::network;
-use dkgd_formats::verify::{verify_definition, verify_lock, Report};
+use dkgd_formats::verify::{verify_definition, verify_lock, Report, Status};
 use dkgd_testkit::{read_vector, read_vector_str};
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -123,21 +123,20 @@ fn seeds() -> &'static Seeds {
     })
 }
 
-/// `(key, byte range of the contents)` of every JSON string that is an object member's value.
+/// `(key, byte range of the contents)` of every JSON string value (object member or array
+/// element; `key` is the nearest key before it). The vectors contain no escaped quotes.
 fn string_values(bytes: &[u8]) -> Vec<(String, Range<usize>)> {
     let text = std::str::from_utf8(bytes).unwrap();
     let mut out = Vec::new();
-    let mut strings = Vec::new();
+    let mut key = String::new();
     let mut i = 0;
     while let Some(open) = text[i..].find('"').map(|o| o + i) {
         let close = open + 1 + text[open + 1..].find('"').unwrap();
-        strings.push(open + 1..close);
         i = close + 1;
-    }
-    for pair in strings.windows(2) {
-        let (key, value) = (&pair[0], &pair[1]);
-        if text[key.end + 1..value.start - 1].trim() == ":" {
-            out.push((text[key.clone()].to_string(), value.clone()));
+        if text[i..].trim_start().starts_with(':') {
+            key = text[open + 1..close].to_string();
+        } else {
+            out.push((key.clone(), open + 1..close));
         }
     }
     out
@@ -170,6 +169,10 @@ fn consistent(r: &Report) {
         .all(|c| !c.check.is_empty() && !c.detail.is_empty()));
 }
 
+fn passes(r: &Report, check: &str) -> bool {
+    r.status_of(check) == Some(Status::Pass)
+}
+
 /// Feeds `bytes` to every parser and verifies whatever parses. Returns the definition/lock
 /// report, if the bytes parsed as one.
 fn exercise(bytes: &[u8]) -> Option<Report> {
@@ -177,11 +180,20 @@ fn exercise(bytes: &[u8]) -> Option<Report> {
     if let Ok(d) = Definition::from_json(bytes) {
         let r = verify_definition(&d);
         consistent(&r);
+        let h = d.check_hashes().unwrap();
+        assert_eq!(passes(&r, "config_hash"), h.config_hash.matches());
+        assert_eq!(passes(&r, "definition_hash"), h.definition_hash.matches());
         report = Some(r);
     }
     if let Ok(l) = Lock::from_json(bytes) {
         let r = verify_lock(&l);
         consistent(&r);
+        let h = l.check_hashes().unwrap();
+        assert_eq!(
+            passes(&r, "config_hash"),
+            h.definition.config_hash.matches()
+        );
+        assert_eq!(passes(&r, "lock_hash"), h.lock_hash.matches());
         report = Some(r);
     }
     if let Ok(text) = std::str::from_utf8(bytes) {

@@ -49,7 +49,10 @@ pub(crate) fn format_rfc3339(t: UnixTime) -> String {
 /// definition's `timestamp` takes.
 pub fn now_rfc3339_seconds() -> String {
     let t = UnixTime::from_system(SystemTime::now());
-    let full = format_rfc3339(UnixTime { secs: t.secs, nanos: 0 });
+    let full = format_rfc3339(UnixTime {
+        secs: t.secs,
+        nanos: 0,
+    });
     // Drop the ".000000000" fraction.
     format!("{}Z", full.get(..19).unwrap_or(&full))
 }
