@@ -7,8 +7,24 @@ mod verify;
 use crate::cli::Command;
 use crate::exit::{Code, Failure};
 
-/// Runs one parsed command.
+/// Runs one parsed command. Commands that compute with BLS first run the known-answer
+/// self-test on this CPU (charon once shipped a BLS build that produced wrong keys on some
+/// CPUs), so a broken backend stops before it touches any key or verdict.
 pub(crate) fn dispatch(command: Command) -> Result<Code, Failure> {
+    if matches!(command, Command::Verify(_) | Command::Demo(_)) {
+        let started = std::time::Instant::now();
+        dkgd_crypto::selftest::run().map_err(|e| {
+            Failure::new(
+                Code::Failed,
+                e,
+                "do not run a ceremony on this machine; report the CPU model and dkgd version",
+            )
+        })?;
+        tracing::debug!(
+            elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "BLS self-test passed"
+        );
+    }
     match command {
         Command::Verify(args) => verify::run(&args),
         Command::Enr(args) => enr::run(&args),
