@@ -3,10 +3,10 @@
 //!
 //! Random bytes, truncations and byte mutations of the real *signed* vectors go through all four
 //! parsers (definition, lock, ENR, deposit-data file); whatever parses is verified, and nothing
-//! may panic. Two detection properties ride along:
+//! may panic. Three detection properties ride along:
 //! * a different hex digit anywhere in a signed `0x…` value of a valid file makes
 //!   `verify_definition`/`verify_lock` report a failure (the one unread key, the obol API's
-//!   extra `deposit_data_root`, excepted);
+//!   extra `deposit_data_root` key, which charon does not read, excepted);
 //! * a different character in a valid ENR is rejected, except in the last position, whose low
 //!   bits URL-safe base64 ignores (as Go's decoder does);
 //! * a different hex digit in a verified deposit-data file makes its verification fail.
@@ -72,7 +72,7 @@ fn seeds() -> &'static Seeds {
                 Seed {
                     hex_values: string_values(&bytes)
                         .into_iter()
-                        .filter(|&(ref key, ref r)| {
+                        .filter(|(key, r)| {
                             key != "deposit_data_root" && bytes[r.start..].starts_with(b"0x")
                         })
                         .map(|(_, r)| r.start + 2..r.end)

@@ -569,7 +569,7 @@ fn flipped_byte_fails_creator_signature() {
 fn flipped_byte_fails_node_signatures() {
     assert_flips(&[
         node_sig(LOCK_003, 1, 40),
-        node_sig(LOCK_003, 2, 129), // v: 0 <-> 1
+        node_sig(LOCK_003, 2, 70), // s
         node_sig(SDK_V8, 0, 10),
     ]);
 }
@@ -701,9 +701,42 @@ fn flipped_byte_fails_network() {
             "/cluster_definition/fork_version",
             0,
             "network",
-            HASHES,
+            SDK_V8_NETWORK_ALSO,
         ),
     ]);
+}
+
+/// With an unknown network there is no signing domain, so every registration and deposit of
+/// the v1.8 lock is reported as failing (not silently left out).
+const SDK_V8_NETWORK_ALSO: &[&str] = &[
+    "config_hash",
+    "definition_hash",
+    "lock_hash",
+    "distributed_validators[0].builder_registration",
+    "distributed_validators[0].deposit_data[0]",
+    "distributed_validators[1].builder_registration",
+    "distributed_validators[1].deposit_data[0]",
+];
+
+/// charon checks only r‖s of a node signature against the ENR key; a different recovery byte
+/// `v` is accepted (as by charon), while any change to r or s is not.
+#[test]
+fn node_signature_recovery_byte_is_not_trusted() {
+    let mut lock = Lock::from_json(&read_vector(LOCK_003)).unwrap();
+    assert_eq!(
+        verify_lock(&lock).status_of("node_signatures[2]"),
+        Some(Status::Pass)
+    );
+    lock.node_signatures[2][64] ^= 1;
+    assert_eq!(
+        verify_lock(&lock).status_of("node_signatures[2]"),
+        Some(Status::Pass)
+    );
+    lock.node_signatures[2][10] ^= 1;
+    assert_eq!(
+        verify_lock(&lock).status_of("node_signatures[2]"),
+        Some(Status::Fail)
+    );
 }
 
 /// Edits a flip cannot express (valid points in the wrong place, duplicate records, numbers).

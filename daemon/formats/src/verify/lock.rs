@@ -8,7 +8,6 @@ use crate::lock::{DistValidator, Lock};
 use crate::network::{self, Network};
 use crate::signing;
 use dkgd_crypto::bls::{self, BlsPublicKey, BlsSignature};
-use dkgd_crypto::k1;
 
 /// Runs every lock check: the definition's, then lock hash, node signatures, the BLS aggregate,
 /// public-share interpolation, builder registrations and the lock's deposit data.
@@ -29,9 +28,12 @@ pub fn verify_lock(lock: &Lock) -> Report {
     }
     for (v, dv) in lock.validators.iter().enumerate() {
         public_shares(&mut r, lock, v, dv);
-        if let Some(net) = net {
-            registration(&mut r, lock, v, dv, net);
-            deposits(&mut r, lock, v, dv, net);
+        match net {
+            Some(net) => {
+                registration(&mut r, lock, v, dv, net);
+                deposits(&mut r, lock, v, dv, net);
+            }
+            None => unknown_network(&mut r, lock, v, dv),
         }
     }
     r
@@ -102,18 +104,23 @@ fn node_signatures(r: &mut Report, lock: &Lock, hash: &[u8; 32]) {
                 continue;
             }
         };
-        match k1::recover_digest(hash, sig) {
-            Ok(pk) if pk.to_compressed() == enr.public_key().to_compressed() => {
-                r.pass(name, format!("secp256k1 by peer {}", enr.peer_id()));
-            }
-            Ok(_) => r.fail(
+        // Like charon, only r‖s is checked against the ENR key; v is not trusted.
+        if sig.len() != 65 {
+            r.fail(
+                name,
+                format!("{} bytes; a node signature is 65 bytes r‖s‖v", sig.len()),
+            );
+            continue;
+        }
+        match enr.public_key().verify_digest(hash, sig) {
+            Ok(()) => r.pass(name, format!("secp256k1 by peer {}", enr.peer_id())),
+            Err(e) => r.fail(
                 name,
                 format!(
-                    "not signed by operator {i}'s ENR key (peer {})",
+                    "not a valid signature by operator {i}'s ENR key (peer {}): {e}",
                     enr.peer_id()
                 ),
             ),
-            Err(e) => r.fail(name, format!("invalid signature: {e}")),
         }
     }
 }
@@ -196,6 +203,25 @@ fn public_shares(r: &mut Report, lock: &Lock, v: usize, dv: &DistValidator) {
     );
 }
 
+/// Without a known network there is no signing domain: say so for every signed message
+/// rather than leaving its line out.
+fn unknown_network(r: &mut Report, lock: &Lock, v: usize, dv: &DistValidator) {
+    const WHY: &str =
+        "cannot verify: fork_version is not a known network, so the signing domain is unknown";
+    if lock.version() >= Version::V1_7 && dv.builder_registration.is_some() {
+        r.fail(
+            format!("distributed_validators[{v}].builder_registration"),
+            WHY,
+        );
+    }
+    for k in 0..dv.deposit_data.len() {
+        r.fail(
+            format!("distributed_validators[{v}].deposit_data[{k}]"),
+            WHY,
+        );
+    }
+}
+
 fn registration(r: &mut Report, lock: &Lock, v: usize, dv: &DistValidator, net: &Network) {
     let name = format!("distributed_validators[{v}].builder_registration");
     if lock.version() < Version::V1_7 {
@@ -241,6 +267,9 @@ fn registration(r: &mut Report, lock: &Lock, v: usize, dv: &DistValidator, net: 
 }
 
 fn deposits(r: &mut Report, lock: &Lock, v: usize, dv: &DistValidator, net: &Network) {
+    if dv.deposit_data.is_empty() {
+        return;
+    }
     let def = &lock.definition;
     let Some(addr) = def
         .validator_addresses(v)
