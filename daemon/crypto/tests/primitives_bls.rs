@@ -6,43 +6,12 @@ use dkgd_crypto::bls::{
     aggregate_signatures, fast_aggregate_verify, interpolate_public_key,
     threshold_combine_signatures, BlsError, BlsPublicKey, BlsSecretKey, BlsSignature,
 };
-use dkgd_testkit::{parse_json, read_vector_str, unhex};
+use dkgd_testkit::{
+    md_number_after as number_after, md_section as section, md_value_after as value_after,
+    parse_json, read_vector_str, unhex, VECTORS_MD,
+};
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
-
-const VECTORS_MD: &str = "charon/vectors.md";
-
-fn section(heading: &str) -> String {
-    let text = read_vector_str(VECTORS_MD);
-    let start = text
-        .find(&format!("## {heading}"))
-        .unwrap_or_else(|| panic!("{VECTORS_MD}: no section {heading:?}"));
-    let rest = &text[start + 3..];
-    let end = rest.find("\n## ").unwrap_or(rest.len());
-    rest[..end].to_string()
-}
-
-fn value_after(section: &str, label: &str) -> String {
-    let at = section
-        .find(label)
-        .unwrap_or_else(|| panic!("{VECTORS_MD}: label {label:?} not found"));
-    let rest = &section[at + label.len()..];
-    let a = rest.find('`').expect("opening back-quote") + 1;
-    let b = a + rest[a..].find('`').expect("closing back-quote");
-    rest[a..b].to_string()
-}
-
-/// The integer following `label` (e.g. `gas_limit 30000000,`).
-fn number_after(section: &str, label: &str) -> u64 {
-    let at = section.find(label).expect(label) + label.len();
-    section[at..]
-        .trim_start()
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .expect(label)
-}
 
 fn sha(a: &[u8], b: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();

@@ -2,31 +2,10 @@
 //! node signatures of real charon locks (formats.md §3.4).
 
 use dkgd_crypto::k1::{keccak256, recover_digest, K1Error, K1PublicKey, K1SecretKey};
-use dkgd_testkit::{parse_json, read_vector_str, unhex};
-
-const VECTORS_MD: &str = "charon/vectors.md";
-
-/// The text of the vectors.md section whose heading starts with `heading`.
-fn section(heading: &str) -> String {
-    let text = read_vector_str(VECTORS_MD);
-    let start = text
-        .find(&format!("## {heading}"))
-        .unwrap_or_else(|| panic!("{VECTORS_MD}: no section {heading:?}"));
-    let rest = &text[start + 3..];
-    let end = rest.find("\n## ").unwrap_or(rest.len());
-    rest[..end].to_string()
-}
-
-/// The first back-quoted value after `label` in `section`.
-fn value_after(section: &str, label: &str) -> String {
-    let at = section
-        .find(label)
-        .unwrap_or_else(|| panic!("{VECTORS_MD}: label {label:?} not found"));
-    let rest = &section[at + label.len()..];
-    let a = rest.find('`').expect("opening back-quote") + 1;
-    let b = a + rest[a..].find('`').expect("closing back-quote");
-    rest[a..b].to_string()
-}
+use dkgd_testkit::{
+    md_section as section, md_value_after as value_after, parse_json, read_vector_str, unhex,
+    VECTORS_MD,
+};
 
 fn k1_vector() -> (String, String, [u8; 32], Vec<u8>) {
     let s = section("secp256k1 signing");

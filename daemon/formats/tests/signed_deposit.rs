@@ -13,41 +13,12 @@ use dkgd_formats::signing::{
     compute_domain, registration_signing_root, withdrawal_credentials, DOMAIN_APPLICATION_BUILDER,
     DOMAIN_DEPOSIT,
 };
-use dkgd_testkit::{parse_json, read_vector, read_vector_str, unhex, vectors_dir};
+use dkgd_testkit::{
+    md_number_after as number_after, md_section as section, md_value_after as value_after,
+    parse_json, read_vector, read_vector_str, unhex, vectors_dir, VECTORS_MD,
+};
 
-const VECTORS_MD: &str = "charon/vectors.md";
 const GOLDEN: &str = "charon/eth2util/deposit/testdata/TestMarshalDepositData.golden";
-
-fn section(heading: &str) -> String {
-    let text = read_vector_str(VECTORS_MD);
-    let start = text
-        .find(&format!("## {heading}"))
-        .unwrap_or_else(|| panic!("{VECTORS_MD}: no section {heading:?}"));
-    let rest = &text[start + 3..];
-    let end = rest.find("\n## ").unwrap_or(rest.len());
-    rest[..end].to_string()
-}
-
-fn value_after(section: &str, label: &str) -> String {
-    let at = section
-        .find(label)
-        .unwrap_or_else(|| panic!("label {label:?} not found"));
-    let rest = &section[at + label.len()..];
-    let a = rest.find('`').expect("opening back-quote") + 1;
-    let b = a + rest[a..].find('`').expect("closing back-quote");
-    rest[a..b].to_string()
-}
-
-fn number_after(section: &str, label: &str) -> u64 {
-    let at = section.find(label).expect(label) + label.len();
-    section[at..]
-        .trim_start()
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .expect(label)
-}
 
 fn bls_key(hex_text: &str) -> BlsSecretKey {
     let raw: [u8; 32] = unhex(hex_text).try_into().expect("32-byte BLS secret");

@@ -7,30 +7,11 @@ use std::net::Ipv4Addr;
 
 use dkgd_crypto::k1::{recover_digest, K1SecretKey};
 use dkgd_formats::enr::{Enr, EnrError, PeerId};
-use dkgd_testkit::{list_vectors, parse_json, read_vector_str, unhex};
+use dkgd_testkit::{
+    list_vectors, md_section as section, md_value_after as value_after, parse_json,
+    read_vector_str, unhex, VECTORS_MD,
+};
 use proptest::prelude::*;
-
-const VECTORS_MD: &str = "charon/vectors.md";
-
-fn section(heading: &str) -> String {
-    let text = read_vector_str(VECTORS_MD);
-    let start = text
-        .find(&format!("## {heading}"))
-        .unwrap_or_else(|| panic!("{VECTORS_MD}: no section {heading:?}"));
-    let rest = &text[start + 3..];
-    let end = rest.find("\n## ").unwrap_or(rest.len());
-    rest[..end].to_string()
-}
-
-fn value_after(section: &str, label: &str) -> String {
-    let at = section
-        .find(label)
-        .unwrap_or_else(|| panic!("{VECTORS_MD}: label {label:?} not found"));
-    let rest = &section[at + label.len()..];
-    let a = rest.find('`').expect("opening back-quote") + 1;
-    let b = a + rest[a..].find('`').expect("closing back-quote");
-    rest[a..b].to_string()
-}
 
 #[test]
 fn parse_with_ip_tcp_udp() {

@@ -109,6 +109,52 @@ pub fn parse_json(rel: &str) -> serde_json::Value {
     serde_json::from_slice(&read_vector(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
+/// The vectors' hand-derived values file (`charon/vectors.md`).
+pub const VECTORS_MD: &str = "charon/vectors.md";
+
+/// The text of the `## heading` section of `charon/vectors.md` (up to the next `## `).
+///
+/// # Panics
+/// If the section does not exist.
+pub fn md_section(heading: &str) -> String {
+    let text = read_vector_str(VECTORS_MD);
+    let start = text
+        .find(&format!("## {heading}"))
+        .unwrap_or_else(|| panic!("{VECTORS_MD}: no section {heading:?}"));
+    let rest = &text[start + 3..];
+    let end = rest.find("\n## ").unwrap_or(rest.len());
+    rest[..end].to_string()
+}
+
+/// The first back-quoted value after `label` in `section`.
+///
+/// # Panics
+/// If the label or the back-quotes are missing.
+pub fn md_value_after(section: &str, label: &str) -> String {
+    let at = section
+        .find(label)
+        .unwrap_or_else(|| panic!("{VECTORS_MD}: label {label:?} not found"));
+    let rest = &section[at + label.len()..];
+    let a = rest.find('`').expect("opening back-quote") + 1;
+    let b = a + rest[a..].find('`').expect("closing back-quote");
+    rest[a..b].to_string()
+}
+
+/// The integer following `label` in `section` (e.g. `gas_limit 30000000,`).
+///
+/// # Panics
+/// If the label is missing or not followed by digits.
+pub fn md_number_after(section: &str, label: &str) -> u64 {
+    let at = section.find(label).expect(label) + label.len();
+    section[at..]
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .expect(label)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
