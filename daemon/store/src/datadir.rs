@@ -110,6 +110,23 @@ pub(crate) fn describe(t: &FileType) -> &'static str {
     }
 }
 
+/// Returns `file` if it is a regular file, else [`Error::NotAFile`] naming `path`.
+pub(crate) fn ensure_regular_file(
+    file: std::fs::File,
+    path: &Path,
+) -> Result<std::fs::File, Error> {
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io("inspecting", path, e))?;
+    if !meta.is_file() {
+        return Err(Error::NotAFile {
+            path: path.to_path_buf(),
+            found: describe(&meta.file_type()),
+        });
+    }
+    Ok(file)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -112,16 +112,7 @@ fn open_key_file(path: &Path, refuse_symlink: bool) -> Result<File, Error> {
             },
             _ => Error::io("opening", path, e),
         })?;
-    let meta = file
-        .metadata()
-        .map_err(|e| Error::io("inspecting", path, e))?;
-    if !meta.is_file() {
-        return Err(Error::NotAFile {
-            path: path.to_path_buf(),
-            found: crate::datadir::describe(&meta.file_type()),
-        });
-    }
-    Ok(file)
+    crate::datadir::ensure_regular_file(file, path)
 }
 
 fn file_mode(file: &File, path: &Path) -> Result<u32, Error> {

@@ -166,16 +166,7 @@ fn open_lock_file(dir: &Path, path: &Path) -> Result<File, Error> {
             _ if existed => Error::io("opening", path, e),
             _ => creation_error("creating", dir, path, e),
         })?;
-    let meta = file
-        .metadata()
-        .map_err(|e| Error::io("inspecting", path, e))?;
-    if !meta.is_file() {
-        return Err(Error::NotAFile {
-            path: path.to_path_buf(),
-            found: crate::datadir::describe(&meta.file_type()),
-        });
-    }
-    Ok(file)
+    crate::datadir::ensure_regular_file(file, path)
 }
 
 /// Whether `path` still names the inode we locked.

@@ -24,7 +24,7 @@ pub use operator::{signatures, Address, Creator, Operator, ValidatorAddresses};
 pub use validate::{Finding, Problem};
 pub use version::{UnknownVersion, Version};
 
-use crate::error::{Error, MAX_INPUT_BYTES};
+use crate::error::Error;
 use crate::ssz::Root;
 
 /// A cluster definition of any version. Fields a version lacks are ignored when hashing and
@@ -127,19 +127,10 @@ impl Definition {
     }
 
     /// Parses `cluster-definition.json` (any version v1.0–v1.11). Rejects inputs over
-    /// [`MAX_INPUT_BYTES`], invalid JSON, unknown versions, badly typed/encoded/sized fields and
+    /// [`crate::error::MAX_INPUT_BYTES`], invalid JSON, unknown versions, badly typed/encoded/sized fields and
     /// values too large to hash. Hash mismatches are *not* rejected: see [`Self::check_hashes`].
     pub fn from_json(bytes: &[u8]) -> Result<Definition, Error> {
-        const WHAT: &str = "cluster definition";
-        if bytes.len() > MAX_INPUT_BYTES {
-            return Err(Error::TooLarge {
-                what: WHAT,
-                size: bytes.len(),
-                limit: MAX_INPUT_BYTES,
-            });
-        }
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| Error::json(WHAT, e))?;
+        let value = crate::error::parse_capped_json(bytes, "cluster definition")?;
         let def = Definition::from_value(&value)?;
         def.compute_config_hash()?;
         def.compute_definition_hash()?;

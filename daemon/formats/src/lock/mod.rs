@@ -17,7 +17,7 @@ pub use validator::{
 };
 
 use crate::definition::{Definition, DefinitionHashCheck, Finding, HashCheck, Operator, Version};
-use crate::error::{Error, MAX_INPUT_BYTES};
+use crate::error::Error;
 use crate::ssz::Root;
 
 /// A cluster lock of any version.
@@ -66,19 +66,10 @@ impl Lock {
     }
 
     /// Parses `cluster-lock.json` (any version v1.0–v1.11). Rejects inputs over
-    /// [`MAX_INPUT_BYTES`], invalid JSON, unknown versions, badly typed/encoded/sized fields and
+    /// [`crate::error::MAX_INPUT_BYTES`], invalid JSON, unknown versions, badly typed/encoded/sized fields and
     /// values too large to hash. Hash mismatches are *not* rejected: see [`Self::check_hashes`].
     pub fn from_json(bytes: &[u8]) -> Result<Lock, Error> {
-        const WHAT: &str = "cluster lock";
-        if bytes.len() > MAX_INPUT_BYTES {
-            return Err(Error::TooLarge {
-                what: WHAT,
-                size: bytes.len(),
-                limit: MAX_INPUT_BYTES,
-            });
-        }
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| Error::json(WHAT, e))?;
+        let value = crate::error::parse_capped_json(bytes, "cluster lock")?;
         let lock = Lock::from_value(&value)?;
         // Surface values too large to hash now (the lock hash covers the definition hash).
         lock.definition
