@@ -3,8 +3,7 @@
 
 use dkgd_crypto::k1::{keccak256, recover_digest, K1Error, K1PublicKey, K1SecretKey};
 use dkgd_testkit::{
-    md_section as section, md_value_after as value_after, parse_json, read_vector_str, unhex,
-    VECTORS_MD,
+    md_section as section, md_value_after as value_after, parse_json, unhex, VECTORS_MD,
 };
 
 fn k1_vector() -> (String, String, [u8; 32], Vec<u8>) {

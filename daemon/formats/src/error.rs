@@ -212,6 +212,21 @@ pub(crate) fn json_type(v: &serde_json::Value) -> &'static str {
     }
 }
 
+/// Parses untrusted JSON of at most [`MAX_INPUT_BYTES`]; `what` names the file kind in errors.
+pub(crate) fn parse_capped_json(
+    bytes: &[u8],
+    what: &'static str,
+) -> Result<serde_json::Value, Error> {
+    if bytes.len() > MAX_INPUT_BYTES {
+        return Err(Error::TooLarge {
+            what,
+            size: bytes.len(),
+            limit: MAX_INPUT_BYTES,
+        });
+    }
+    serde_json::from_slice(bytes).map_err(|e| Error::json(what, e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,19 +255,4 @@ mod tests {
         };
         assert!(e.to_string().contains("\"v9\""));
     }
-}
-
-/// Parses untrusted JSON of at most [`MAX_INPUT_BYTES`]; `what` names the file kind in errors.
-pub(crate) fn parse_capped_json(
-    bytes: &[u8],
-    what: &'static str,
-) -> Result<serde_json::Value, Error> {
-    if bytes.len() > MAX_INPUT_BYTES {
-        return Err(Error::TooLarge {
-            what,
-            size: bytes.len(),
-            limit: MAX_INPUT_BYTES,
-        });
-    }
-    serde_json::from_slice(bytes).map_err(|e| Error::json(what, e))
 }

@@ -8,8 +8,8 @@ use std::net::Ipv4Addr;
 use dkgd_crypto::k1::{recover_digest, K1SecretKey};
 use dkgd_formats::enr::{Enr, EnrError, PeerId};
 use dkgd_testkit::{
-    list_vectors, md_section as section, md_value_after as value_after, parse_json,
-    read_vector_str, unhex, VECTORS_MD,
+    list_vectors, md_section as section, md_value_after as value_after, parse_json, unhex,
+    VECTORS_MD,
 };
 use proptest::prelude::*;
 
