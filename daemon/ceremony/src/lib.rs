@@ -63,6 +63,7 @@
 
 pub mod artifacts;
 pub mod assemble;
+pub mod bcast;
 pub mod definition;
 pub mod dkg;
 pub mod duties;
@@ -72,6 +73,8 @@ pub mod local;
 pub mod nodesigs;
 pub mod partials;
 pub mod plan;
+pub mod sync;
+pub mod wire;
 
 pub use artifacts::{Artifacts, Keystore};
 pub use duties::{Duties, Duty};

@@ -34,6 +34,26 @@ pub(crate) enum Command {
     Enr(EnrArgs),
     /// Run a complete local ceremony among N nodes (one process) and verify every data dir.
     Demo(DemoArgs),
+    /// Run a circuit-relay v2 server that cluster nodes behind NAT meet through.
+    Relay(RelayArgs),
+}
+
+/// Arguments of `dkgd relay`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RelayArgs {
+    /// TCP multiaddr to listen on for libp2p, e.g. /ip4/0.0.0.0/tcp/3610 (repeatable).
+    #[arg(long, required = true)]
+    pub(crate) listen: Vec<String>,
+    /// Serve the relay's ENR (/enr) and multiaddrs (/) over HTTP here, e.g. 127.0.0.1:3640;
+    /// nodes can then use --relay http://HOST:PORT.
+    #[arg(long)]
+    pub(crate) http: Option<std::net::SocketAddr>,
+    /// Advertise this public IP instead of the bound interface addresses.
+    #[arg(long)]
+    pub(crate) external_ip: Option<std::net::IpAddr>,
+    /// Where the relay's identity key lives (created on first start).
+    #[command(flatten)]
+    pub(crate) dir: DataDirArgs,
 }
 
 /// Arguments of `dkgd demo`.

@@ -2,6 +2,7 @@
 
 mod demo;
 mod enr;
+mod relay;
 mod verify;
 
 use crate::cli::Command;
@@ -29,5 +30,6 @@ pub(crate) fn dispatch(command: Command) -> Result<Code, Failure> {
         Command::Verify(args) => verify::run(&args),
         Command::Enr(args) => enr::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Relay(args) => relay::run(&args),
     }
 }

@@ -1,0 +1,80 @@
+//! What a [`super::SyncNode`] is configured with: the profile, the peers' keys, the definition
+//! hash, and charon's timers (charon-dkg-protocol.md §1.5, §1.12).
+
+use std::time::Duration;
+
+use dkgd_crypto::k1::K1PublicKey;
+
+use crate::index::PeerIdx;
+use crate::plan::Plan;
+use crate::wire::Profile;
+
+/// charon's timers (charon-dkg-protocol.md §1.12) and our one addition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncTimers {
+    /// Period between a client's messages (charon: 100 ms).
+    pub ping_period: Duration,
+    /// First reconnect delay after a failed open (charon's fast backoff: 100 ms, ×1.6).
+    pub reconnect_base: Duration,
+    /// Cap of the reconnect delay (charon: 1 s).
+    pub reconnect_max: Duration,
+    /// A response missing this long means the stream is dead: reset and reopen it. charon
+    /// has no such bound (a stuck stream blocks its client forever); ours is generous.
+    pub response_timeout: Duration,
+    /// Bound on the whole shutdown handshake (charon: 2 min).
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for SyncTimers {
+    fn default() -> Self {
+        SyncTimers {
+            ping_period: Duration::from_millis(100),
+            reconnect_base: Duration::from_millis(100),
+            reconnect_max: Duration::from_secs(1),
+            response_timeout: Duration::from_secs(30),
+            shutdown_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// What a [`SyncNode`] needs to know.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// The compatibility profile (version string, nickname field, protocol ID).
+    pub profile: &'static Profile,
+    /// The definition hash every peer must have signed.
+    pub definition_hash: Vec<u8>,
+    /// Every operator's identity (ENR) key, in definition order, ours included.
+    pub peers: Vec<K1PublicKey>,
+    /// Our position among them.
+    pub me: PeerIdx,
+    /// Our nickname (cosmetic, ≤ 32 characters are sent).
+    pub nickname: String,
+    /// Unix time of [`crate::wire::Instant::ZERO`], for `MsgSync.timestamp` (the only wall-clock use).
+    pub unix_time_at_origin: Duration,
+    /// Timers.
+    pub timers: SyncTimers,
+}
+
+impl SyncConfig {
+    /// The configuration for `plan`'s ceremony with default timers.
+    pub fn new(
+        plan: &Plan,
+        profile: &'static Profile,
+        nickname: &str,
+        unix_time_at_origin: Duration,
+    ) -> Self {
+        SyncConfig {
+            profile,
+            definition_hash: plan.definition_hash().to_vec(),
+            peers: plan
+                .peers()
+                .filter_map(|p| plan.operator_enr(p).map(|e| e.public_key()))
+                .collect(),
+            me: plan.me(),
+            nickname: nickname.chars().take(32).collect(),
+            unix_time_at_origin,
+            timers: SyncTimers::default(),
+        }
+    }
+}

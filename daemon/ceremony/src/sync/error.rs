@@ -1,0 +1,124 @@
+//! Sync-protocol failures. Every variant names the peer at fault (or the peers still missing) and our
+//! sync step when it happened (charon-dkg-protocol.md §1.5, §3.1).
+
+use std::time::Duration;
+
+use super::sig::HashSigError;
+use crate::index::PeerIdx;
+
+/// Longest peer-supplied text kept in an error (peers' strings are untrusted).
+pub(super) const MAX_PEER_TEXT: usize = 200;
+
+/// Keeps at most [`MAX_PEER_TEXT`] characters of peer-supplied text.
+pub(super) fn peer_text(s: &str) -> String {
+    s.chars().take(MAX_PEER_TEXT).collect()
+}
+
+/// Why the sync protocol aborts the ceremony.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// The peer runs another charon minor (its `MsgSync.version`). Every operator must use the
+    /// same minor (profile).
+    #[error("peer {peer} speaks version {theirs:?} but this ceremony uses {ours} (sync step {step}); every operator must use the same charon-compatible version")]
+    PeerIncompatible {
+        /// The peer.
+        peer: PeerIdx,
+        /// Our sync step.
+        step: u64,
+        /// Our profile's version string.
+        ours: &'static str,
+        /// What the peer sent (truncated).
+        theirs: String,
+    },
+    /// The peer's definition-hash signature does not verify under its ENR key: it runs with
+    /// another cluster definition (or another identity key).
+    #[error("peer {peer} signed a different cluster definition ({why}) at sync step {step}: every operator must use the same cluster-definition.json")]
+    DefinitionMismatch {
+        /// The peer.
+        peer: PeerIdx,
+        /// Our sync step.
+        step: u64,
+        /// Malformed or not matching.
+        why: HashSigError,
+    },
+    /// The peer's sync server answered our message with an error.
+    #[error("peer {peer} rejected our sync message at step {step}: {reason}")]
+    PeerRejected {
+        /// The peer.
+        peer: PeerIdx,
+        /// Our sync step.
+        step: u64,
+        /// The peer's reason (truncated).
+        reason: String,
+    },
+    /// The peer's step went backwards, jumped by more than 2, or started above 1: a node
+    /// restarted mid-ceremony (charon#4616).
+    #[error("peer {peer} reported sync step {reported} after {} (our step {step}): a node restarted mid-ceremony; all operators must restart the ceremony together", last.map_or("none".to_string(), |l| l.to_string()))]
+    PeerRestarted {
+        /// The peer.
+        peer: PeerIdx,
+        /// Our sync step.
+        step: u64,
+        /// The step it reported.
+        reported: i64,
+        /// The last step it reported before, if any.
+        last: Option<i64>,
+    },
+    /// While we wait at `step`, the peer reports `step + 2` or more.
+    #[error("peer {peer} is at sync step {peer_step} while we wait at step {step}")]
+    PeerTooFarAhead {
+        /// The peer.
+        peer: PeerIdx,
+        /// Our sync step.
+        step: u64,
+        /// The peer's step.
+        peer_step: i64,
+    },
+    /// Not every peer confirmed the shutdown in time.
+    #[error(
+        "peers {missing:?} did not confirm the shutdown within {timeout:?} (sync step {step})"
+    )]
+    ShutdownTimedOut {
+        /// Our sync step.
+        step: u64,
+        /// The peers that did not.
+        missing: Vec<PeerIdx>,
+        /// The bound.
+        timeout: Duration,
+    },
+    /// The driver passed a peer index that is not another operator (a bug in the driver).
+    #[error("internal error: peer index {peer} is not another operator of this ceremony")]
+    UnknownPeer {
+        /// The index given.
+        peer: PeerIdx,
+    },
+}
+
+impl SyncError {
+    /// The peer at fault, if one is.
+    pub fn peer(&self) -> Option<PeerIdx> {
+        match self {
+            SyncError::PeerIncompatible { peer, .. }
+            | SyncError::DefinitionMismatch { peer, .. }
+            | SyncError::PeerRejected { peer, .. }
+            | SyncError::PeerRestarted { peer, .. }
+            | SyncError::PeerTooFarAhead { peer, .. } => Some(*peer),
+            SyncError::ShutdownTimedOut { missing, .. } => missing.first().copied(),
+            SyncError::UnknownPeer { .. } => None,
+        }
+    }
+
+    /// Our sync step when it happened.
+    pub fn step(&self) -> Option<u64> {
+        match self {
+            SyncError::PeerIncompatible { step, .. }
+            | SyncError::DefinitionMismatch { step, .. }
+            | SyncError::PeerRejected { step, .. }
+            | SyncError::PeerRestarted { step, .. }
+            | SyncError::PeerTooFarAhead { step, .. }
+            | SyncError::ShutdownTimedOut { step, .. } => Some(*step),
+            SyncError::UnknownPeer { .. } => None,
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Our sync server for one peer's client stream (charon `dkg/sync/server.go`): validate each
+//! `MsgSync` (version, definition-hash signature), track the peer's step with charon's
+//! restart rules, answer with the echoed timestamp (and an error if invalid), and record the
+//! peer's shutdown.
+//!
+//! | check | rule | failure |
+//! |---|---|---|
+//! | version | same `vMAJOR.MINOR` as our profile (patch, pre-release ignored) | [`SyncError::PeerIncompatible`] |
+//! | `hash_signature` | DER ECDSA over SHA-256(definition hash), peer's ENR key | [`SyncError::DefinitionMismatch`] |
+//! | first step | 0 or 1 | [`SyncError::PeerRestarted`] (we or they restarted) |
+//! | later steps | never lower, at most +2 | [`SyncError::PeerRestarted`] |
+//!
+//! Invalid messages are answered with the error text, then the ceremony aborts (charon#2003).
+//! A step inconsistency also closes the stream. Steps of invalid messages are not recorded.
+
+use prost::Message;
+
+use super::error::peer_text;
+use super::sig::verify_definition_hash;
+use super::{Side, SyncError, SyncEvent, SyncNode, SyncTransmit};
+use crate::index::PeerIdx;
+use crate::wire::profile::parse_minor;
+use crate::wire::proto::{MsgSync, MsgSyncResponse};
+use crate::wire::{decode, Framing, Instant};
+
+/// What our server knows about one peer.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ServerPeer {
+    /// A valid message arrived on the peer's current stream.
+    pub(super) connected: bool,
+    /// The last step it reported.
+    pub(super) step: Option<i64>,
+    /// It sent its shutdown message.
+    pub(super) shutdown: bool,
+}
+
+impl SyncNode {
+    /// A `MsgSync` from `peer`'s client.
+    pub(super) fn server_frame(&mut self, _now: Instant, peer: PeerIdx, body: &[u8]) {
+        let msg: MsgSync = match decode("MsgSync", body) {
+            Ok(m) => m,
+            Err(why) => {
+                // charon drops the stream on unreadable input; the peer reconnects.
+                if let Some(s) = self.server_mut(peer) {
+                    s.connected = false;
+                }
+                self.transmits.push_back(SyncTransmit::Close {
+                    to: peer,
+                    side: Side::Server,
+                });
+                self.events.push_back(SyncEvent::StreamReset {
+                    peer,
+                    side: Side::Server,
+                    why,
+                });
+                return;
+            }
+        };
+        let mut resp = MsgSyncResponse {
+            // Always non-empty: charon's reader refuses a zero-length frame.
+            sync_timestamp: Some(msg.timestamp.unwrap_or_default()),
+            error: String::new(),
+        };
+        let mut close = msg.shutdown;
+        match self.validate(peer, &msg) {
+            Err(e) => {
+                resp.error = e.to_string();
+                self.fail(e);
+            }
+            Ok(()) => {
+                self.mark_connected(peer);
+                if let Err(e) = self.update_step(peer, msg.step) {
+                    resp.error = e.to_string();
+                    self.fail(e);
+                    close = true;
+                }
+            }
+        }
+        self.transmits.push_back(SyncTransmit::Write {
+            to: peer,
+            side: Side::Server,
+            frame: Framing::SYNC.encode(&resp.encode_to_vec()),
+        });
+        if msg.shutdown && resp.error.is_empty() {
+            if let Some(s) = self.server_mut(peer) {
+                s.shutdown = true;
+            }
+        }
+        if close {
+            if let Some(s) = self.server_mut(peer) {
+                s.connected = false;
+            }
+            self.transmits.push_back(SyncTransmit::Close {
+                to: peer,
+                side: Side::Server,
+            });
+        }
+    }
+
+    /// charon `Server.validReq`: version first, then the definition-hash signature.
+    fn validate(&self, peer: PeerIdx, msg: &MsgSync) -> Result<(), SyncError> {
+        let ours = self.cfg.profile.sync_version;
+        let theirs = parse_minor(&msg.version);
+        if theirs.is_none() || theirs != parse_minor(ours) {
+            return Err(SyncError::PeerIncompatible {
+                peer,
+                step: self.step,
+                ours,
+                theirs: peer_text(&msg.version),
+            });
+        }
+        let key = self
+            .cfg
+            .peers
+            .get(peer.as_usize())
+            .ok_or(SyncError::UnknownPeer { peer })?;
+        verify_definition_hash(key, &self.cfg.definition_hash, &msg.hash_signature).map_err(|why| {
+            SyncError::DefinitionMismatch {
+                peer,
+                step: self.step,
+                why,
+            }
+        })
+    }
+
+    fn mark_connected(&mut self, peer: PeerIdx) {
+        let Some(s) = self.server_mut(peer) else {
+            return;
+        };
+        if s.connected {
+            return;
+        }
+        s.connected = true;
+        let connected = self.connected_peers();
+        let of = self.cfg.peers.len().saturating_sub(1);
+        self.events.push_back(SyncEvent::PeerConnected {
+            peer,
+            connected,
+            of,
+        });
+    }
+
+    /// charon `Server.updateStep`.
+    fn update_step(&mut self, peer: PeerIdx, reported: i64) -> Result<(), SyncError> {
+        let step = self.step;
+        let Some(s) = self.server_mut(peer) else {
+            return Err(SyncError::UnknownPeer { peer });
+        };
+        let ok = match s.step {
+            Some(last) => reported >= last && reported <= last.saturating_add(2),
+            None => reported == 0 || reported == 1,
+        };
+        if !ok {
+            return Err(SyncError::PeerRestarted {
+                peer,
+                step,
+                reported,
+                last: s.step,
+            });
+        }
+        s.step = Some(reported);
+        Ok(())
+    }
+}

@@ -1,0 +1,269 @@
+//! Compatibility profiles: everything that differs between the charon minors dkgd can hold a
+//! ceremony with, as data (charon-dkg-protocol.md §1.4, §1.6, §1.14; issue 5). A profile is
+//! chosen per ceremony: by name from configuration, else [`Profile::for_definition`].
+//!
+//! | profile | sync `version` | bcast protocol | bcast hash | default for definitions |
+//! |---|---|---|---|---|
+//! | `v1.7` | `v1.7` | `/charon/dkg/bcast/1.0.0/{sig,msg}` | SHA-256(type URL ‖ value) | — |
+//! | `v1.8` | `v1.8` | 1.0.0 | same | — |
+//! | `v1.9` | `v1.9` | 1.0.0 | same | — |
+//! | **`v1.10`** | `v1.10` | 1.0.0 | same | v1.6.0 – v1.10.0 (**default**) |
+//! | `v1.11` | `v1.11` | `/charon/dkg/bcast/2.0.0/{sig,msg}` | session-bound (see [`BcastHash`]) | v1.11.0 |
+//!
+//! Shared by all five (checked in charon's tags v1.7.0 … v1.10.3 and v1.11.0-rc3): sync
+//! `/charon/dkg/sync/1.0.0/` (trailing slash), FROST `/charon/dkg/frost/2.0.0/round1/cast`,
+//! `…/round1/p2p`, `…/round2/cast`, node signatures `/charon/dkg/node_sig`, parsigex
+//! `/charon/parsigex/2.0.0`, peerinfo `/charon/peerinfo/2.0.0`. v1.7 has no `MsgSync.nickname`
+//! (field 6 arrived in v1.8; older peers ignore it as an unknown field). Definitions v1.11.0
+//! exist only from charon v1.11 (its `cluster/version.go` is the first with `v1.11.0`), so they
+//! select the v1.11 profile; every earlier definition selects the released v1.10 line.
+
+use dkgd_formats::definition::{Definition, Version};
+
+use super::framing::{Framing, MAX_DELIMITED_FRAME_BYTES, MAX_SYNC_FRAME_BYTES};
+use super::ProtocolId;
+
+/// How a bcast message is hashed before peers sign it (charon `dkg/bcast/impl.go`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BcastHash {
+    /// bcast 1.0.0 (charon ≤ v1.10): SHA-256(Any.type_url ‖ Any.value). Not bound to the
+    /// ceremony or message ID.
+    TypeUrlValue,
+    /// bcast 2.0.0 (charon ≥ v1.11, charon#4638): SHA-256 over session hash, message ID,
+    /// Any.type_url and Any.value, each preceded by its length as a big-endian u64.
+    SessionBound,
+}
+
+/// One charon minor's wire, as data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// Profile name, e.g. `v1.10`.
+    pub name: &'static str,
+    /// `MsgSync.version`: charon's `version.Version.Minor()` string.
+    pub sync_version: &'static str,
+    /// Whether this minor's `MsgSync` has `nickname` (field 6).
+    pub sync_nickname: bool,
+    /// The sync protocol (long-lived stream, [`Framing::Sync`]).
+    pub sync_protocol: ProtocolId,
+    /// bcast signature requests (request/response).
+    pub bcast_sig_protocol: ProtocolId,
+    /// bcast final messages (one-way).
+    pub bcast_msg_protocol: ProtocolId,
+    /// How bcast hashes what peers sign.
+    pub bcast_hash: BcastHash,
+    /// bcast message ID of FROST round-1 broadcasts.
+    pub frost_round1_cast_id: &'static str,
+    /// FROST round-1 direct shares (one-way).
+    pub frost_round1_p2p_protocol: ProtocolId,
+    /// bcast message ID of FROST round-2 broadcasts.
+    pub frost_round2_cast_id: &'static str,
+    /// bcast message ID of node signatures.
+    pub node_sig_id: &'static str,
+    /// Partial-signature exchange (one-way).
+    pub parsigex_protocol: ProtocolId,
+    /// Peer info (request/response; charon serves it during a DKG).
+    pub peerinfo_protocol: ProtocolId,
+    /// Largest sync message.
+    pub max_sync_frame_bytes: usize,
+    /// Largest delimited message.
+    pub max_delimited_frame_bytes: usize,
+    /// The newest definition version this charon minor's `dkg` accepts.
+    pub max_definition_version: Version,
+}
+
+const SYNC: ProtocolId = "/charon/dkg/sync/1.0.0/";
+const BCAST1_SIG: ProtocolId = "/charon/dkg/bcast/1.0.0/sig";
+const BCAST1_MSG: ProtocolId = "/charon/dkg/bcast/1.0.0/msg";
+const BCAST2_SIG: ProtocolId = "/charon/dkg/bcast/2.0.0/sig";
+const BCAST2_MSG: ProtocolId = "/charon/dkg/bcast/2.0.0/msg";
+const FROST_R1_CAST: &str = "/charon/dkg/frost/2.0.0/round1/cast";
+const FROST_R1_P2P: ProtocolId = "/charon/dkg/frost/2.0.0/round1/p2p";
+const FROST_R2_CAST: &str = "/charon/dkg/frost/2.0.0/round2/cast";
+const NODE_SIG: &str = "/charon/dkg/node_sig";
+const PARSIGEX: ProtocolId = "/charon/parsigex/2.0.0";
+const PEERINFO: ProtocolId = "/charon/peerinfo/2.0.0";
+
+/// The bcast 1.0.0 line (charon v1.7 – v1.10) with `version` as its sync string.
+const fn bcast1(name: &'static str, sync_nickname: bool) -> Profile {
+    Profile {
+        name,
+        sync_version: name,
+        sync_nickname,
+        sync_protocol: SYNC,
+        bcast_sig_protocol: BCAST1_SIG,
+        bcast_msg_protocol: BCAST1_MSG,
+        bcast_hash: BcastHash::TypeUrlValue,
+        frost_round1_cast_id: FROST_R1_CAST,
+        frost_round1_p2p_protocol: FROST_R1_P2P,
+        frost_round2_cast_id: FROST_R2_CAST,
+        node_sig_id: NODE_SIG,
+        parsigex_protocol: PARSIGEX,
+        peerinfo_protocol: PEERINFO,
+        max_sync_frame_bytes: MAX_SYNC_FRAME_BYTES,
+        max_delimited_frame_bytes: MAX_DELIMITED_FRAME_BYTES,
+        max_definition_version: Version::V1_10,
+    }
+}
+
+/// charon v1.7.x.
+pub static V1_7: Profile = bcast1("v1.7", false);
+/// charon v1.8.x.
+pub static V1_8: Profile = bcast1("v1.8", true);
+/// charon v1.9.x.
+pub static V1_9: Profile = bcast1("v1.9", true);
+/// charon v1.10.x, the released line: the default.
+pub static V1_10: Profile = bcast1("v1.10", true);
+/// charon v1.11.x: bcast 2.0.0 with the session-bound hash.
+pub static V1_11: Profile = Profile {
+    name: "v1.11",
+    sync_version: "v1.11",
+    bcast_sig_protocol: BCAST2_SIG,
+    bcast_msg_protocol: BCAST2_MSG,
+    bcast_hash: BcastHash::SessionBound,
+    max_definition_version: Version::V1_11,
+    ..bcast1("v1.11", true)
+};
+
+/// Every profile, oldest first.
+pub static ALL: [&Profile; 5] = [&V1_7, &V1_8, &V1_9, &V1_10, &V1_11];
+
+impl Profile {
+    /// The default profile (charon v1.10).
+    pub fn default_profile() -> &'static Profile {
+        &V1_10
+    }
+
+    /// The profile named `name`: `v1.10`, `1.10`, or a full charon version such as
+    /// `v1.10.3` or `v1.11.0-rc3` (patch and pre-release are ignored, as charon's sync does).
+    pub fn by_name(name: &str) -> Option<&'static Profile> {
+        let with_v = if name.starts_with('v') {
+            name.to_string()
+        } else {
+            format!("v{name}")
+        };
+        let minor = parse_minor(&with_v)?;
+        ALL.iter()
+            .copied()
+            .find(|p| parse_minor(p.sync_version) == Some(minor))
+    }
+
+    /// The default profile for a definition: v1.11 for a v1.11.0 definition (only charon
+    /// v1.11 creates and accepts those), v1.10 otherwise.
+    pub fn for_definition(definition: &Definition) -> &'static Profile {
+        if definition.version >= Version::V1_11 {
+            &V1_11
+        } else {
+            &V1_10
+        }
+    }
+
+    /// Whether this minor's `charon dkg` accepts a definition of `version` (v1.6.0 up to
+    /// [`Profile::max_definition_version`]).
+    pub fn accepts_definition(&self, version: Version) -> bool {
+        (Version::V1_6..=self.max_definition_version).contains(&version)
+    }
+
+    /// The framing of `protocol`, if it belongs to this profile.
+    pub fn framing(&self, protocol: &str) -> Option<Framing> {
+        if protocol == self.sync_protocol {
+            return Some(Framing::Sync {
+                max_frame_bytes: self.max_sync_frame_bytes,
+            });
+        }
+        [
+            self.bcast_sig_protocol,
+            self.bcast_msg_protocol,
+            self.frost_round1_p2p_protocol,
+            self.parsigex_protocol,
+            self.peerinfo_protocol,
+        ]
+        .contains(&protocol)
+        .then_some(Framing::Delimited {
+            max_frame_bytes: self.max_delimited_frame_bytes,
+        })
+    }
+
+    /// Every libp2p protocol of this profile (bcast message IDs are not protocols).
+    pub fn protocols(&self) -> [ProtocolId; 6] {
+        [
+            self.sync_protocol,
+            self.bcast_sig_protocol,
+            self.bcast_msg_protocol,
+            self.frost_round1_p2p_protocol,
+            self.parsigex_protocol,
+            self.peerinfo_protocol,
+        ]
+    }
+}
+
+/// `(major, minor)` of a charon version string, as charon's `version.Parse` reads it:
+/// `^v(\d+)\.(\d+)(?:\.(\d+))?(?:-(.+))?$` (ASCII digits). `None` if it does not parse.
+pub fn parse_minor(version: &str) -> Option<(u64, u64)> {
+    let rest = version.strip_prefix('v')?;
+    let (core, pre) = match rest.split_once('-') {
+        Some((core, pre)) => (core, Some(pre)),
+        None => (rest, None),
+    };
+    if pre.is_some_and(str::is_empty) {
+        return None;
+    }
+    let mut parts = core.split('.');
+    let number = |s: Option<&str>| -> Option<u64> {
+        let s = s?;
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    };
+    let major = number(parts.next())?;
+    let minor = number(parts.next())?;
+    if let Some(patch) = parts.next() {
+        number(Some(patch))?;
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    Some((major, minor))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_versions() {
+        assert_eq!(Profile::default_profile().name, "v1.10");
+        assert_eq!(Profile::by_name("v1.11").map(|p| p.name), Some("v1.11"));
+        assert_eq!(Profile::by_name("1.9").map(|p| p.name), Some("v1.9"));
+        assert_eq!(Profile::by_name("v1.10.3").map(|p| p.name), Some("v1.10"));
+        assert_eq!(
+            Profile::by_name("v1.11.0-rc3").map(|p| p.name),
+            Some("v1.11")
+        );
+        assert_eq!(Profile::by_name("v1.6"), None);
+        assert_eq!(Profile::by_name("v1.10.x"), None);
+        assert_eq!(parse_minor("v1.10-dev"), Some((1, 10)));
+        assert_eq!(parse_minor("v1.10-"), None);
+        assert_eq!(parse_minor("1.10"), None);
+        assert_eq!(parse_minor("v1"), None);
+        assert_eq!(parse_minor("v1.10.2.1"), None);
+    }
+
+    #[test]
+    fn protocol_ids() {
+        assert_eq!(V1_10.bcast_sig_protocol, "/charon/dkg/bcast/1.0.0/sig");
+        assert_eq!(V1_11.bcast_msg_protocol, "/charon/dkg/bcast/2.0.0/msg");
+        assert_eq!(V1_11.sync_protocol, "/charon/dkg/sync/1.0.0/");
+        assert_eq!(
+            V1_11.frost_round1_p2p_protocol,
+            V1_7.frost_round1_p2p_protocol
+        );
+        assert!(!V1_7.sync_nickname && V1_8.sync_nickname);
+        assert_eq!(V1_10.framing(SYNC), Some(Framing::SYNC));
+        assert_eq!(V1_10.framing(PARSIGEX), Some(Framing::DELIMITED));
+        assert_eq!(V1_10.framing(BCAST2_SIG), None);
+        assert!(V1_10.accepts_definition(Version::V1_6));
+        assert!(!V1_10.accepts_definition(Version::V1_11));
+        assert!(V1_11.accepts_definition(Version::V1_11));
+    }
+}
