@@ -64,6 +64,7 @@
 pub mod artifacts;
 pub mod assemble;
 pub mod bcast;
+pub mod ceremony;
 pub mod definition;
 pub mod dkg;
 pub mod duties;
@@ -73,10 +74,12 @@ pub mod local;
 pub mod nodesigs;
 pub mod partials;
 pub mod plan;
+pub mod steps;
 pub mod sync;
 pub mod wire;
 
 pub use artifacts::{Artifacts, Keystore};
+pub use ceremony::{Ceremony, CeremonyConfig, CeremonyError, Event, Outgoing, Phase, Stream};
 pub use duties::{Duties, Duty};
 pub use error::{DefinitionProblem, Error, Misbehaviour, Step};
 pub use index::{PeerIdx, ShareIdx, ValidatorIdx};

@@ -1,0 +1,568 @@
+//! The whole ceremony of one node as a sans-IO state machine (style.md §1.1, §2): the driver
+//! feeds streams, frames and timer expiries in, and drains transmits, events and the next
+//! deadline out. It composes [`SyncNode`] (connections, versions, step barriers), [`Bcast`]
+//! (reliable broadcast) and the steps of [`crate::steps`], in charon's order
+//! (charon-dkg-protocol.md §1.11).
+//!
+//! After every input (`handle_*`), drain [`Ceremony::poll_transmit`] and
+//! [`Ceremony::poll_event`], then re-arm the timer from [`Ceremony::poll_timeout`].
+//!
+//! ```text
+//!  connect ─b1─▶ dkg ─b2─▶ deposits ─b3─▶ registrations ─b4─▶ lock hash ─b5─▶ node sigs
+//!    ─b6─▶ verify ─▶ NeedCommit … handle_commit ─b7 (all committed)─▶ shutdown (b8) ─▶ Done
+//! ```
+//! `bk` is the sync barrier of step k: nobody starts step k before every peer reported k.
+//! Artifacts leave only after every signature verified; `Done` means every peer committed.
+
+mod types;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::mem;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dkgd_crypto::k1::K1SecretKey;
+use dkgd_crypto::keystore::KdfStrength;
+use rand_core::CryptoRngCore;
+
+use crate::bcast::{Bcast, BcastConfig, BcastEvent};
+use crate::error::Error;
+use crate::index::PeerIdx;
+use crate::plan::Plan;
+use crate::steps::deposits::ThresholdStep;
+use crate::steps::dkg::DkgStep;
+use crate::steps::lock::LockStep;
+use crate::steps::nodesigs::NodeSigStep;
+use crate::steps::{commit, connect, registrations, Core, Inbox};
+use crate::sync::{Side, SyncConfig, SyncEvent, SyncNode};
+use crate::wire::proto::ParSigExMsg;
+use crate::wire::{decode, Instant, Profile};
+
+pub use types::{CeremonyConfig, CeremonyError, Event, Outgoing, Phase, Stream};
+
+/// Where the ceremony is.
+enum State {
+    Connect,
+    Dkg(DkgStep),
+    /// `ThresholdStep::step` says deposits or registrations.
+    Threshold(ThresholdStep),
+    Lock(LockStep),
+    NodeSigs(NodeSigStep),
+    /// Step 6 waits for its barrier.
+    Verify(Box<crate::steps::nodesigs::Signed>),
+    /// Artifacts handed out; waiting for `handle_commit`.
+    Commit,
+    /// Committed; barrier 7.
+    Committed,
+    /// Shutdown handshake.
+    Shutdown,
+    Finished,
+}
+
+/// One node's ceremony (see the module docs).
+pub struct Ceremony {
+    core: Core,
+    sync: SyncNode,
+    state: State,
+    /// The sync step whose barrier must pass before `state` starts.
+    barrier: Option<u64>,
+    deadline: Option<Instant>,
+    phase_timeout: Duration,
+    last_progress: Option<(Phase, usize, usize)>,
+    stopped: bool,
+}
+
+impl fmt::Debug for Ceremony {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ceremony")
+            .field("me", &self.core.plan.me())
+            .field("phase", &self.phase())
+            .field("barrier", &self.barrier)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ceremony {
+    /// Starts a ceremony for `plan` as the operator holding `identity`, speaking `profile`.
+    /// All randomness comes from `rng` (seed it for deterministic runs).
+    pub fn new(
+        plan: Plan,
+        identity: Arc<K1SecretKey>,
+        profile: &'static Profile,
+        cfg: CeremonyConfig,
+        rng: Box<dyn CryptoRngCore + Send>,
+        now: Instant,
+    ) -> Result<Ceremony, Error> {
+        if !profile.accepts_definition(plan.version()) {
+            return Err(Error::InvalidInput {
+                what: "profile",
+                why: "this charon version does not accept the definition's version",
+            });
+        }
+        if cfg.kdf == KdfStrength::InsecureTestOnly && plan.is_production_network() {
+            return Err(Error::InvalidInput {
+                what: "keystore KDF",
+                why: "the insecure test KDF is refused on mainnet and gnosis",
+            });
+        }
+        if plan.operator_enr(plan.me()).map(|e| e.public_key()) != Some(identity.public_key()) {
+            return Err(Error::InvalidInput {
+                what: "identity key",
+                why: "not the key of the plan's operator",
+            });
+        }
+        let mut sync_cfg = SyncConfig::new(&plan, profile, &cfg.nickname, cfg.unix_time_at_origin);
+        sync_cfg.timers = cfg.sync_timers;
+        let sync = SyncNode::new(sync_cfg, &identity, now);
+        let mut bcast_cfg = BcastConfig::new(&plan, profile, identity.clone());
+        bcast_cfg.sig_request_timeout = cfg.sig_request_timeout;
+        let deadline = cfg.connect_timeout.map(|d| now + d);
+        let phase_timeout = cfg.step_timeout;
+        let mut c = Ceremony {
+            core: Core {
+                plan,
+                identity,
+                profile,
+                cfg,
+                rng,
+                bcast: Bcast::new(bcast_cfg),
+                inbox: Inbox::default(),
+                out: VecDeque::new(),
+                events: VecDeque::new(),
+            },
+            sync,
+            state: State::Connect,
+            barrier: None,
+            deadline,
+            phase_timeout,
+            last_progress: None,
+            stopped: false,
+        };
+        c.advance(now);
+        Ok(c)
+    }
+
+    /// The step we are in (or waiting to start).
+    pub fn phase(&self) -> Phase {
+        match &self.state {
+            State::Connect => Phase::Connect,
+            State::Dkg(_) => Phase::Dkg,
+            State::Threshold(t) => t.step,
+            State::Lock(_) => Phase::LockHash,
+            State::NodeSigs(_) => Phase::NodeSignatures,
+            State::Verify(_) | State::Commit => Phase::Verify,
+            State::Committed => Phase::Committed,
+            State::Shutdown | State::Finished => Phase::Shutdown,
+        }
+    }
+
+    /// Our sync stream to `peer` opened.
+    pub fn handle_opened(&mut self, now: Instant, peer: PeerIdx) {
+        if !self.stopped {
+            self.sync.handle_opened(now, peer);
+            self.advance(now);
+        }
+    }
+
+    /// Our sync stream to `peer` could not be opened (it is retried with backoff).
+    pub fn handle_open_failed(&mut self, now: Instant, peer: PeerIdx) {
+        if !self.stopped {
+            self.sync.handle_open_failed(now, peer);
+            self.advance(now);
+        }
+    }
+
+    /// A frame body (prefix removed) from `from` on `protocol`, on `stream`.
+    pub fn handle_frame(
+        &mut self,
+        now: Instant,
+        from: PeerIdx,
+        protocol: &str,
+        stream: Stream,
+        body: &[u8],
+    ) {
+        if self.stopped {
+            return;
+        }
+        let p = self.core.profile;
+        if protocol == p.sync_protocol {
+            let side = match stream {
+                Stream::Outbound => Side::Client,
+                Stream::Inbound(_) => Side::Server,
+            };
+            self.sync.handle_frame(now, from, side, body);
+        } else if protocol == p.bcast_sig_protocol {
+            match stream {
+                Stream::Inbound(id) => self.core.bcast.handle_sig_request(now, from, id, body),
+                Stream::Outbound => self.core.bcast.handle_sig_response(now, from, body),
+            }
+        } else if protocol == p.bcast_msg_protocol {
+            self.core.bcast.handle_message(now, from, body);
+        } else if protocol == p.frost_round1_p2p_protocol {
+            if !self.is_peer(from) {
+                return;
+            }
+            self.core
+                .inbox
+                .frost_p2p
+                .entry(from)
+                .or_insert_with(|| body.to_vec());
+        } else if protocol == p.parsigex_protocol {
+            if let Err(e) = self.store_parsig(from, body) {
+                self.abort(e);
+            }
+        }
+        self.advance(now);
+    }
+
+    /// A stream with `peer` closed: sync streams are reopened; a bcast signature-request
+    /// stream closing before its answer fails that broadcast.
+    pub fn handle_closed(&mut self, now: Instant, peer: PeerIdx, protocol: &str, stream: Stream) {
+        if self.stopped {
+            return;
+        }
+        let p = self.core.profile;
+        if protocol == p.sync_protocol {
+            let side = match stream {
+                Stream::Outbound => Side::Client,
+                Stream::Inbound(_) => Side::Server,
+            };
+            self.sync.handle_closed(now, peer, side);
+        } else if protocol == p.bcast_sig_protocol && stream == Stream::Outbound {
+            self.core.bcast.handle_request_failed(now, peer);
+        }
+        self.advance(now);
+    }
+
+    /// A one-way frame to `peer` could not be delivered: the ceremony aborts naming it.
+    pub fn handle_send_failed(&mut self, now: Instant, peer: PeerIdx, protocol: &str) {
+        if !self.stopped {
+            let step = self.phase();
+            self.abort(CeremonyError::SendFailed {
+                peer,
+                step,
+                protocol: protocol.to_string(),
+            });
+            self.advance(now);
+        }
+    }
+
+    /// Timers: sync pings and reconnects, bcast deadlines, step and barrier bounds.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.stopped {
+            return;
+        }
+        self.sync.handle_timeout(now);
+        self.core.bcast.handle_timeout(now);
+        if self.deadline.is_some_and(|d| d <= now) {
+            let (missing, _, _) = self.waiting();
+            let after = match self.state {
+                State::Connect if self.barrier.is_none() => {
+                    self.core.cfg.connect_timeout.unwrap_or_default()
+                }
+                _ => self.phase_timeout,
+            };
+            let step = self.phase();
+            self.abort(CeremonyError::TimedOut {
+                step,
+                missing,
+                after,
+            });
+        }
+        self.advance(now);
+    }
+
+    /// The driver wrote the artifacts of [`Event::NeedCommit`] (or failed to).
+    pub fn handle_commit(&mut self, now: Instant, result: Result<(), String>) {
+        if self.stopped || !matches!(self.state, State::Commit) {
+            return;
+        }
+        match result {
+            Err(reason) => self.abort(CeremonyError::Commit { reason }),
+            Ok(()) => self.enter(now, State::Committed, Phase::Committed),
+        }
+        self.advance(now);
+    }
+
+    /// The next thing to put on the network.
+    pub fn poll_transmit(&mut self) -> Option<Outgoing> {
+        self.core.out.pop_front()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.core.events.pop_front()
+    }
+
+    /// When [`Ceremony::handle_timeout`] must be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.stopped {
+            return None;
+        }
+        [
+            self.sync.poll_timeout(),
+            self.core.bcast.poll_timeout(),
+            self.deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    fn is_peer(&self, p: PeerIdx) -> bool {
+        p != self.core.plan.me() && p.as_usize() < self.core.plan.num_operators()
+    }
+
+    /// Keeps a parsigex message until its exchange runs.
+    fn store_parsig(&mut self, from: PeerIdx, body: &[u8]) -> Result<(), CeremonyError> {
+        if !self.is_peer(from) {
+            return Ok(());
+        }
+        let step = self.phase();
+        let protocol = self.core.profile.parsigex_protocol;
+        let msg: ParSigExMsg = decode("ParSigExMsg", body)
+            .map_err(|why| crate::steps::malformed(from, step, protocol, why))?;
+        let slot = msg.duty.map_or(0, |d| d.slot);
+        let amounts = crate::duties::deposit_amounts(self.core.plan.definition()).len();
+        let known = slot == 101 || slot == 102 || (200..200 + amounts as u64).contains(&slot);
+        if !known {
+            return Err(CeremonyError::Unexpected {
+                peer: from,
+                step,
+                what: "partial signatures for a duty this ceremony does not have",
+            });
+        }
+        if self.core.inbox.parsig.contains_key(&(from, slot)) {
+            return Err(CeremonyError::Unexpected {
+                peer: from,
+                step,
+                what: "partial signatures for one duty twice",
+            });
+        }
+        self.core.inbox.parsig.insert((from, slot), body.to_vec());
+        Ok(())
+    }
+
+    /// Moves to the not-yet-started `state` of `phase` and raises our sync step.
+    fn enter(&mut self, now: Instant, state: State, phase: Phase) {
+        self.state = state;
+        let k = self.sync.next_step(now);
+        debug_assert_eq!(k, phase.number());
+        self.barrier = Some(k);
+        self.deadline = Some(now + self.phase_timeout);
+    }
+
+    fn abort(&mut self, e: CeremonyError) {
+        if !self.stopped {
+            self.stopped = true;
+            self.deadline = None;
+            self.core.events.push_back(Event::Aborted(e));
+        }
+    }
+
+    /// Processes sub-machine events and step progress until nothing changes.
+    fn advance(&mut self, now: Instant) {
+        while !self.stopped {
+            let mut busy = false;
+            while let Some(e) = self.sync.poll_event() {
+                busy = true;
+                self.on_sync(now, e);
+            }
+            while let Some(e) = self.core.bcast.poll_event() {
+                busy = true;
+                self.on_bcast(e);
+            }
+            if self.stopped {
+                break;
+            }
+            if self.barrier.is_none() {
+                match self.poll_state(now) {
+                    Ok(moved) => busy |= moved,
+                    Err(e) => self.abort(e),
+                }
+            }
+            if !busy {
+                break;
+            }
+        }
+        while let Some(t) = self.sync.poll_transmit() {
+            self.core.out.push_back(Outgoing::Sync(t));
+        }
+        while let Some(t) = self.core.bcast.poll_transmit() {
+            self.core.out.push_back(Outgoing::Stream(t));
+        }
+        if !self.stopped {
+            let (_, done, of) = self.waiting();
+            let p = (self.phase(), done, of);
+            if self.last_progress != Some(p) {
+                self.last_progress = Some(p);
+                self.core.events.push_back(Event::Progress {
+                    step: p.0,
+                    done,
+                    of,
+                });
+            }
+        }
+    }
+
+    fn on_sync(&mut self, now: Instant, e: SyncEvent) {
+        match e {
+            SyncEvent::AllConnected
+                if matches!(self.state, State::Connect) && self.barrier.is_none() =>
+            {
+                self.enter(now, State::Dkg(DkgStep::NotStarted), Phase::Dkg);
+            }
+            SyncEvent::StepReached { step } if self.barrier == Some(step) => {
+                self.barrier = None;
+                self.deadline = Some(now + self.phase_timeout);
+                if let Err(e) = self.start_state(now) {
+                    self.abort(e);
+                }
+            }
+            SyncEvent::ShutdownComplete => {
+                self.state = State::Finished;
+                self.stopped = true;
+                self.deadline = None;
+                self.core.events.push_back(Event::Done);
+            }
+            SyncEvent::Failed(source) => {
+                let step = self.phase();
+                self.abort(CeremonyError::Sync { step, source });
+            }
+            _ => {}
+        }
+    }
+
+    fn on_bcast(&mut self, e: BcastEvent) {
+        match e {
+            BcastEvent::Delivered {
+                from,
+                topic,
+                payload,
+            } => {
+                self.core.inbox.casts.insert((topic, from), payload);
+            }
+            BcastEvent::Fault(source) => {
+                let step = source.step().map_or(self.phase(), Phase::from_step);
+                self.abort(CeremonyError::Bcast { step, source });
+            }
+            BcastEvent::Signed { .. } | BcastEvent::Completed { .. } => {}
+        }
+    }
+
+    /// The barrier of the current state passed: start its work.
+    fn start_state(&mut self, now: Instant) -> Result<(), CeremonyError> {
+        let state = mem::replace(&mut self.state, State::Finished);
+        let core = &mut self.core;
+        self.state = match state {
+            State::Dkg(_) => State::Dkg(DkgStep::start(core, now)?),
+            State::Lock(mut s) => {
+                s.start(core)?;
+                State::Lock(s)
+            }
+            State::NodeSigs(mut s) => {
+                s.start(core, now)?;
+                State::NodeSigs(s)
+            }
+            State::Verify(signed) => {
+                let artifacts = commit::verify_and_render(core, *signed)?;
+                core.events
+                    .push_back(Event::NeedCommit(Box::new(artifacts)));
+                // Writing is the driver's; its duration is not a peer's fault.
+                self.deadline = None;
+                State::Commit
+            }
+            State::Committed => {
+                self.deadline = None;
+                self.sync.begin_shutdown(now);
+                State::Shutdown
+            }
+            other => other,
+        };
+        Ok(())
+    }
+
+    /// Lets the running step consume what arrived; `true` if it moved on.
+    fn poll_state(&mut self, now: Instant) -> Result<bool, CeremonyError> {
+        let state = mem::replace(&mut self.state, State::Finished);
+        let core = &mut self.core;
+        let (next, moved) = match state {
+            State::Dkg(s) => {
+                let was_round1 = matches!(s, DkgStep::Round1 { .. });
+                match s.poll(core, now)? {
+                    (_, Some(keys)) => {
+                        self.enter(
+                            now,
+                            State::Threshold(ThresholdStep::deposits(keys)),
+                            Phase::Deposits,
+                        );
+                        return Ok(true);
+                    }
+                    (s, None) => {
+                        let moved = was_round1 && matches!(s, DkgStep::Round2 { .. });
+                        (State::Dkg(s), moved)
+                    }
+                }
+            }
+            State::Threshold(mut s) => {
+                if !s.poll(core)? {
+                    (State::Threshold(s), false)
+                } else if s.step == Phase::Deposits {
+                    let next = State::Threshold(registrations::after(s));
+                    self.enter(now, next, Phase::Registrations);
+                    return Ok(true);
+                } else {
+                    let next = State::Lock(LockStep::after(core, s)?);
+                    self.enter(now, next, Phase::LockHash);
+                    return Ok(true);
+                }
+            }
+            State::Lock(s) => match s.poll(core)? {
+                Ok(drafted) => {
+                    let next = State::NodeSigs(NodeSigStep::new(drafted));
+                    self.enter(now, next, Phase::NodeSignatures);
+                    return Ok(true);
+                }
+                Err(s) => (State::Lock(s), false),
+            },
+            State::NodeSigs(s) => match s.poll(core)? {
+                Ok(signed) => {
+                    self.enter(now, State::Verify(Box::new(signed)), Phase::Verify);
+                    return Ok(true);
+                }
+                Err(s) => (State::NodeSigs(s), false),
+            },
+            other => (other, false),
+        };
+        self.state = next;
+        Ok(moved)
+    }
+
+    /// Who the current step or barrier waits for, and (done, of) for progress.
+    fn waiting(&self) -> (Vec<PeerIdx>, usize, usize) {
+        let others = self.core.others();
+        let n = others.len();
+        if let Some(k) = self.barrier {
+            let behind = connect::behind(&self.sync, &others, k);
+            let done = n - behind.len();
+            return (behind, done, n);
+        }
+        match &self.state {
+            State::Connect => {
+                let missing = connect::unconnected(&self.sync, &others);
+                let done = n - missing.len();
+                (missing, done, n)
+            }
+            State::Dkg(s) => s.waiting(&self.core),
+            State::Threshold(s) => s.waiting(&self.core),
+            State::Lock(s) => s.waiting(&self.core),
+            State::NodeSigs(s) => {
+                let missing = s.missing(&self.core);
+                let done = n - missing.len();
+                (missing, done, n)
+            }
+            _ => (Vec::new(), 0, 0),
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! The ceremony's driver-facing types: configuration, steps, events, outputs and errors.
+
+use std::fmt;
+use std::time::Duration;
+
+use dkgd_crypto::keystore::KdfStrength;
+
+use crate::artifacts::Artifacts;
+use crate::bcast::{BcastError, SIG_REQUEST_TIMEOUT};
+use crate::error::{Error, Step};
+use crate::index::PeerIdx;
+use crate::sync::{SyncError, SyncTimers, SyncTransmit};
+use crate::wire::{InboundId, ProtocolId, Transmit, WireError};
+
+/// How a ceremony runs (the plan says *what* it creates).
+#[derive(Debug, Clone)]
+pub struct CeremonyConfig {
+    /// Keystore KDF cost (the insecure test KDF is refused on mainnet and gnosis).
+    pub kdf: KdfStrength,
+    /// Our nickname in `MsgSync` (cosmetic).
+    pub nickname: String,
+    /// Unix time of [`Instant::ZERO`](crate::wire::Instant::ZERO) (only for `MsgSync.timestamp`).
+    pub unix_time_at_origin: Duration,
+    /// Sync timers (ping period, reconnect backoff, shutdown bound).
+    pub sync_timers: SyncTimers,
+    /// bcast signature-request deadline (charon: 7 s).
+    pub sig_request_timeout: Duration,
+    /// Bound on each step and each barrier (charon's `--timeout`: 2 min).
+    pub step_timeout: Duration,
+    /// Bound on waiting for every peer to connect (`None`: wait forever, as charon does).
+    pub connect_timeout: Option<Duration>,
+}
+
+impl CeremonyConfig {
+    /// charon's defaults with keystores encrypted at `kdf` cost.
+    pub fn new(kdf: KdfStrength) -> Self {
+        CeremonyConfig {
+            kdf,
+            nickname: String::new(),
+            unix_time_at_origin: Duration::ZERO,
+            sync_timers: SyncTimers::default(),
+            sig_request_timeout: SIG_REQUEST_TIMEOUT,
+            step_timeout: Duration::from_secs(120),
+            connect_timeout: None,
+        }
+    }
+}
+
+/// The ceremony's steps as charon numbers its sync steps (charon-dkg-protocol.md §1.11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Phase {
+    /// 0: connecting; versions and definition hashes are checked.
+    Connect,
+    /// 1: FROST.
+    Dkg,
+    /// 2: deposit data.
+    Deposits,
+    /// 3: builder registrations.
+    Registrations,
+    /// 4: lock hash and `signature_aggregate`.
+    LockHash,
+    /// 5: node signatures.
+    NodeSignatures,
+    /// 6: verification; the driver writes the artifacts.
+    Verify,
+    /// 7: post-write barrier (every peer committed).
+    Committed,
+    /// 8: shutdown handshake.
+    Shutdown,
+}
+
+impl Phase {
+    /// charon's sync step number.
+    pub fn number(self) -> u64 {
+        match self {
+            Phase::Connect => 0,
+            Phase::Dkg => 1,
+            Phase::Deposits => 2,
+            Phase::Registrations => 3,
+            Phase::LockHash => 4,
+            Phase::NodeSignatures => 5,
+            Phase::Verify => 6,
+            Phase::Committed => 7,
+            Phase::Shutdown => 8,
+        }
+    }
+
+    /// The phase of a crate [`Step`].
+    pub fn from_step(step: Step) -> Phase {
+        match step {
+            Step::Dkg => Phase::Dkg,
+            Step::Deposits => Phase::Deposits,
+            Step::Registrations => Phase::Registrations,
+            Step::LockHash => Phase::LockHash,
+            Step::NodeSignatures => Phase::NodeSignatures,
+            _ => Phase::Verify,
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            Phase::Connect => "connect",
+            Phase::Dkg => "dkg",
+            Phase::Deposits => "deposit data",
+            Phase::Registrations => "builder registrations",
+            Phase::LockHash => "lock hash",
+            Phase::NodeSignatures => "node signatures",
+            Phase::Verify => "verify and write",
+            Phase::Committed => "post-write barrier",
+            Phase::Shutdown => "shutdown",
+        };
+        write!(f, "{} ({name})", self.number())
+    }
+}
+
+/// Why a ceremony aborted. [`CeremonyError::culprit`] names the peer at fault when one is,
+/// [`CeremonyError::step`] the step.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CeremonyError {
+    /// A step's own check failed (a peer fault is [`Error::PeerMisbehaved`]).
+    #[error("step {step}: {source}")]
+    Ceremony {
+        /// The step.
+        step: Phase,
+        /// What failed.
+        #[source]
+        source: Error,
+    },
+    /// The sync protocol failed (version or definition mismatch, a restarted peer, …).
+    #[error("step {step}: {source}")]
+    Sync {
+        /// The step.
+        step: Phase,
+        /// What failed.
+        #[source]
+        source: SyncError,
+    },
+    /// A reliable broadcast failed.
+    #[error("step {step}: {source}")]
+    Bcast {
+        /// The step.
+        step: Phase,
+        /// What failed.
+        #[source]
+        source: BcastError,
+    },
+    /// A peer's message does not decode.
+    #[error("peer {peer} sent a malformed message on {protocol} in step {step}: {why}")]
+    Malformed {
+        /// The peer.
+        peer: PeerIdx,
+        /// The step.
+        step: Phase,
+        /// The protocol.
+        protocol: ProtocolId,
+        /// What is wrong.
+        why: WireError,
+    },
+    /// A peer sent a message twice or out of place.
+    #[error("peer {peer} misbehaved in step {step}: {what}")]
+    Unexpected {
+        /// The peer.
+        peer: PeerIdx,
+        /// The step.
+        step: Phase,
+        /// What it did.
+        what: &'static str,
+    },
+    /// A step or barrier did not finish in time.
+    #[error("step {step} timed out after {after:?} waiting for peer(s) {}", peer_list(.missing))]
+    TimedOut {
+        /// The step.
+        step: Phase,
+        /// The peers still missing.
+        missing: Vec<PeerIdx>,
+        /// The bound.
+        after: Duration,
+    },
+    /// The driver could not send to a peer.
+    #[error("sending to peer {peer} on {protocol} failed in step {step}")]
+    SendFailed {
+        /// The peer.
+        peer: PeerIdx,
+        /// The step.
+        step: Phase,
+        /// The protocol.
+        protocol: String,
+    },
+    /// The driver failed to write the artifacts.
+    #[error("writing the artifacts failed: {reason}")]
+    Commit {
+        /// The driver's reason.
+        reason: String,
+    },
+}
+
+impl CeremonyError {
+    /// The peer at fault (the first missing one for timeouts), if any.
+    pub fn culprit(&self) -> Option<PeerIdx> {
+        match self {
+            CeremonyError::Ceremony { source, .. } => source.culprit(),
+            CeremonyError::Sync { source, .. } => source.peer(),
+            CeremonyError::Bcast { source, .. } => source.peer(),
+            CeremonyError::Malformed { peer, .. }
+            | CeremonyError::Unexpected { peer, .. }
+            | CeremonyError::SendFailed { peer, .. } => Some(*peer),
+            CeremonyError::TimedOut { missing, .. } => missing.first().copied(),
+            CeremonyError::Commit { .. } => None,
+        }
+    }
+
+    /// The step it happened in.
+    pub fn step(&self) -> Phase {
+        match self {
+            CeremonyError::Ceremony { step, .. }
+            | CeremonyError::Sync { step, .. }
+            | CeremonyError::Bcast { step, .. }
+            | CeremonyError::Malformed { step, .. }
+            | CeremonyError::Unexpected { step, .. }
+            | CeremonyError::TimedOut { step, .. }
+            | CeremonyError::SendFailed { step, .. } => *step,
+            CeremonyError::Commit { .. } => Phase::Verify,
+        }
+    }
+}
+
+/// What the driver must put on the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Outgoing {
+    /// A sync-stream action (open, write, close); see [`SyncTransmit`].
+    Sync(SyncTransmit),
+    /// A delimited frame on a request/one-way/response stream.
+    Stream(Transmit),
+}
+
+/// Which stream a frame arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// A stream we opened (sync client; the answer to a bcast signature request).
+    Outbound,
+    /// A stream the peer opened; answers go back with this id.
+    Inbound(InboundId),
+}
+
+/// What happened.
+#[derive(Debug)]
+pub enum Event {
+    /// `done` of `of` things the current step waits for have arrived.
+    Progress {
+        /// The step.
+        step: Phase,
+        /// Arrived.
+        done: usize,
+        /// Needed.
+        of: usize,
+    },
+    /// Every signature verified: write these atomically, then call
+    /// [`Ceremony::handle_commit`](super::Ceremony::handle_commit).
+    NeedCommit(Box<Artifacts>),
+    /// Every peer committed and the shutdown handshake completed.
+    Done,
+    /// The ceremony failed; nothing more happens.
+    Aborted(CeremonyError),
+}
+
+/// `1, 3` for peers 1 and 3.
+fn peer_list(peers: &[PeerIdx]) -> String {
+    let names: Vec<String> = peers.iter().map(ToString::to_string).collect();
+    names.join(", ")
+}

@@ -1,0 +1,180 @@
+//! Sync step 1: the FROST DKG for all validators (charon-dkg-protocol.md §1.7). Round 1 is a
+//! reliable broadcast of our casts plus one direct message per peer on
+//! `/charon/dkg/frost/2.0.0/round1/p2p`; round 2 is a reliable broadcast of `(Y, vk_i)`.
+
+use dkgd_crypto::frost::{AwaitRound1, AwaitRound2, Round1Casts, Round1P2P, Round2Casts};
+
+use super::{malformed, Core, Keys};
+use crate::bcast::Topic;
+use crate::ceremony::{CeremonyError, Phase};
+use crate::dkg::{self, frost_error, DkgOutput};
+use crate::duties::Duties;
+use crate::index::{PeerIdx, ShareIdx};
+use crate::wire::frost::{
+    decode_round1_casts, decode_round1_p2p, decode_round2_casts, encode_round1_casts,
+    encode_round1_p2p, encode_round2_casts,
+};
+use crate::wire::Instant;
+
+/// Where the DKG is.
+pub(crate) enum DkgStep {
+    /// Before the step-1 barrier.
+    NotStarted,
+    /// Our round 1 is out; waiting for every peer's cast and direct message.
+    Round1 {
+        state: AwaitRound1,
+        own: Round1Casts,
+    },
+    /// Our round 2 is out; waiting for every peer's cast.
+    Round2 {
+        state: AwaitRound2,
+        own: Round2Casts,
+    },
+}
+
+impl DkgStep {
+    /// Round 1: our broadcast and direct messages.
+    pub(crate) fn start(core: &mut Core, now: Instant) -> Result<DkgStep, CeremonyError> {
+        let err = |source| CeremonyError::Ceremony {
+            step: Phase::Dkg,
+            source,
+        };
+        let (state, out) = dkg::start(&core.plan, &mut *core.rng).map_err(err)?;
+        core.broadcast(now, Topic::FrostRound1Cast, encode_round1_casts(&out.cast))?;
+        let protocol = core.profile.frost_round1_p2p_protocol;
+        for (to, msg) in &out.direct {
+            let peer = PeerIdx::from_share_idx(*to).ok_or(err(crate::Error::Internal(
+                "direct message to a non-participant",
+            )))?;
+            core.send_oneway(peer, protocol, &encode_round1_p2p(msg));
+        }
+        Ok(DkgStep::Round1 {
+            state,
+            own: out.cast,
+        })
+    }
+
+    /// Advances when a round is complete; returns the keys once round 2 is.
+    pub(crate) fn poll(
+        self,
+        core: &mut Core,
+        now: Instant,
+    ) -> Result<(DkgStep, Option<Keys>), CeremonyError> {
+        let others = core.others();
+        match self {
+            DkgStep::Round1 { state, own } => {
+                if !missing_round1(core, &others).is_empty() {
+                    return Ok((DkgStep::Round1 { state, own }, None));
+                }
+                let mut casts: Vec<(ShareIdx, Round1Casts)> = vec![(core.plan.share_idx(), own)];
+                let mut direct: Vec<(ShareIdx, Round1P2P)> = Vec::new();
+                let cast_proto = core.profile.bcast_msg_protocol;
+                let p2p_proto = core.profile.frost_round1_p2p_protocol;
+                for p in &others {
+                    let body = core
+                        .inbox
+                        .casts
+                        .remove(&(Topic::FrostRound1Cast, *p))
+                        .unwrap_or_default();
+                    let c = decode_round1_casts(&body)
+                        .map_err(|e| malformed(*p, Phase::Dkg, cast_proto, e))?;
+                    casts.push((p.share_idx(), c));
+                    let body = core.inbox.frost_p2p.remove(p).unwrap_or_default();
+                    let d = decode_round1_p2p(&body)
+                        .map_err(|e| malformed(*p, Phase::Dkg, p2p_proto, e))?;
+                    direct.push((p.share_idx(), d));
+                }
+                casts.sort_by_key(|(s, _)| *s);
+                let (state, cast) = state
+                    .handle_round1(&casts, &direct, &mut *core.rng)
+                    .map_err(frost)?;
+                core.broadcast(now, Topic::FrostRound2Cast, encode_round2_casts(&cast))?;
+                Ok((DkgStep::Round2 { state, own: cast }, None))
+            }
+            DkgStep::Round2 { state, own } => {
+                if !missing_round2(core, &others).is_empty() {
+                    return Ok((DkgStep::Round2 { state, own }, None));
+                }
+                let mut casts: Vec<(ShareIdx, Round2Casts)> = vec![(core.plan.share_idx(), own)];
+                let proto = core.profile.bcast_msg_protocol;
+                for p in &others {
+                    let body = core
+                        .inbox
+                        .casts
+                        .remove(&(Topic::FrostRound2Cast, *p))
+                        .unwrap_or_default();
+                    let c = decode_round2_casts(&body)
+                        .map_err(|e| malformed(*p, Phase::Dkg, proto, e))?;
+                    casts.push((p.share_idx(), c));
+                }
+                casts.sort_by_key(|(s, _)| *s);
+                let keys = state.handle_round2(&casts, &mut *core.rng).map_err(frost)?;
+                let err = |source| CeremonyError::Ceremony {
+                    step: Phase::Dkg,
+                    source,
+                };
+                let dkg = DkgOutput::new(&core.plan, keys).map_err(err)?;
+                let group_keys = dkg.public().group_keys();
+                let duties = Duties::new(&core.plan, &group_keys).map_err(err)?;
+                Ok((
+                    DkgStep::NotStarted,
+                    Some(Keys {
+                        dkg,
+                        duties,
+                        group_keys,
+                    }),
+                ))
+            }
+            DkgStep::NotStarted => Ok((DkgStep::NotStarted, None)),
+        }
+    }
+
+    /// Peers whose messages of the current round are missing, and (done, of) for progress.
+    pub(crate) fn waiting(&self, core: &Core) -> (Vec<PeerIdx>, usize, usize) {
+        let others = core.others();
+        let n = others.len();
+        match self {
+            DkgStep::Round1 { .. } => {
+                let got = others
+                    .iter()
+                    .map(|p| {
+                        usize::from(core.inbox.casts.contains_key(&(Topic::FrostRound1Cast, *p)))
+                            + usize::from(core.inbox.frost_p2p.contains_key(p))
+                    })
+                    .sum();
+                (missing_round1(core, &others), got, 3 * n)
+            }
+            DkgStep::Round2 { .. } => {
+                let missing = missing_round2(core, &others);
+                (missing.clone(), 3 * n - missing.len(), 3 * n)
+            }
+            DkgStep::NotStarted => (Vec::new(), 0, 3 * n),
+        }
+    }
+}
+
+fn frost(e: dkgd_crypto::frost::FrostError) -> CeremonyError {
+    CeremonyError::Ceremony {
+        step: Phase::Dkg,
+        source: frost_error(e),
+    }
+}
+
+fn missing_round1(core: &Core, others: &[PeerIdx]) -> Vec<PeerIdx> {
+    others
+        .iter()
+        .copied()
+        .filter(|p| {
+            !core.inbox.casts.contains_key(&(Topic::FrostRound1Cast, *p))
+                || !core.inbox.frost_p2p.contains_key(p)
+        })
+        .collect()
+}
+
+fn missing_round2(core: &Core, others: &[PeerIdx]) -> Vec<PeerIdx> {
+    others
+        .iter()
+        .copied()
+        .filter(|p| !core.inbox.casts.contains_key(&(Topic::FrostRound2Cast, *p)))
+        .collect()
+}

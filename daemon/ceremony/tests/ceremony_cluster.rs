@@ -1,0 +1,385 @@
+//! Whole networked ceremonies between in-memory `Ceremony` values (issue 5): every frame goes
+//! through the real framing and protocol routing, time only moves to the next deadline, and
+//! a step cap catches livelock. Honest runs must produce byte-identical, fully verifying
+//! locks on every node and `Done` only after every node committed; faults must abort every
+//! honest node naming the culprit and the step.
+
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)] // test harness
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dkgd_ceremony::sync::{Side, SyncTransmit};
+use dkgd_ceremony::wire::profile::{V1_10, V1_11};
+use dkgd_ceremony::wire::{FrameDecoder, Framing, InboundId, Instant, Profile, TransmitKind};
+use dkgd_ceremony::{
+    Artifacts, Ceremony, CeremonyConfig, Event, Outgoing, PeerIdx, Phase, Plan, Stream,
+};
+use dkgd_crypto::k1::K1SecretKey;
+use dkgd_crypto::keystore::KdfStrength;
+use dkgd_formats::definition::{Definition, Version};
+use dkgd_formats::network::HOODI;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use support::Case;
+
+const MAX_STEPS: usize = 2_000_000;
+
+fn p(i: usize) -> PeerIdx {
+    PeerIdx::from_usize(i).unwrap()
+}
+
+fn body(framing: Framing, frame: &[u8]) -> Vec<u8> {
+    let mut d = FrameDecoder::new(framing);
+    d.push(frame);
+    let b = d.poll_frame().unwrap().unwrap();
+    d.finish().unwrap();
+    b
+}
+
+fn config() -> CeremonyConfig {
+    let mut c = CeremonyConfig::new(KdfStrength::InsecureTestOnly);
+    c.step_timeout = Duration::from_secs(3);
+    c.sig_request_timeout = Duration::from_secs(2);
+    c.connect_timeout = Some(Duration::from_secs(5));
+    c
+}
+
+struct Net {
+    now: Instant,
+    nodes: Vec<Ceremony>,
+    events: Vec<Vec<Event>>,
+    queue: VecDeque<(usize, Outgoing)>,
+    /// Open sync client streams (client, server).
+    streams: BTreeSet<(usize, usize)>,
+    /// Inbound request streams awaiting an answer: id → requester.
+    pending: BTreeMap<u64, usize>,
+    next_id: u64,
+    /// Nodes whose frames are no longer delivered.
+    muted: BTreeSet<usize>,
+    to_commit: VecDeque<usize>,
+    /// Sequence numbers of commits and of `Done` events, to check the barrier.
+    seq: u64,
+    committed_at: Vec<Option<u64>>,
+    done_at: Vec<Option<u64>>,
+}
+
+impl Net {
+    /// Node `i` runs with `defs[i]` and `profiles[i]`.
+    fn new(
+        ops: &[K1SecretKey],
+        defs: &[Definition],
+        profiles: &[&'static Profile],
+        seed: u8,
+    ) -> Net {
+        let n = ops.len();
+        let nodes = (0..n)
+            .map(|i| {
+                let plan = Plan::new(defs[i].clone(), &ops[i].public_key()).unwrap();
+                let id = Arc::new(K1SecretKey::from_bytes(&ops[i].expose_secret()).unwrap());
+                let rng = ChaCha20Rng::from_seed([seed.wrapping_add(u8::try_from(i).unwrap()); 32]);
+                Ceremony::new(
+                    plan,
+                    id,
+                    profiles[i],
+                    config(),
+                    Box::new(rng),
+                    Instant::ZERO,
+                )
+                .unwrap()
+            })
+            .collect();
+        let mut net = Net {
+            now: Instant::ZERO,
+            nodes,
+            events: (0..n).map(|_| Vec::new()).collect(),
+            queue: VecDeque::new(),
+            streams: BTreeSet::new(),
+            pending: BTreeMap::new(),
+            next_id: 0,
+            muted: BTreeSet::new(),
+            to_commit: VecDeque::new(),
+            seq: 0,
+            committed_at: vec![None; n],
+            done_at: vec![None; n],
+        };
+        for i in 0..n {
+            net.with(i, |_, _| {});
+        }
+        net
+    }
+
+    fn with(&mut self, i: usize, f: impl FnOnce(&mut Ceremony, Instant)) {
+        let now = self.now;
+        f(&mut self.nodes[i], now);
+        while let Some(t) = self.nodes[i].poll_transmit() {
+            self.queue.push_back((i, t));
+        }
+        while let Some(e) = self.nodes[i].poll_event() {
+            self.seq += 1;
+            match &e {
+                Event::NeedCommit(_) => self.to_commit.push_back(i),
+                Event::Done => self.done_at[i] = Some(self.seq),
+                _ => {}
+            }
+            self.events[i].push(e);
+        }
+    }
+
+    fn deliver(&mut self, a: usize, t: Outgoing) {
+        match t {
+            Outgoing::Sync(SyncTransmit::Open { to }) => {
+                self.streams.insert((a, to.as_usize()));
+                self.with(a, |c, now| c.handle_opened(now, to));
+            }
+            Outgoing::Sync(SyncTransmit::Write { to, side, frame }) => {
+                let b = to.as_usize();
+                let (stream, rx) = match side {
+                    Side::Client => ((a, b), Stream::Inbound(InboundId(0))),
+                    Side::Server => ((b, a), Stream::Outbound),
+                };
+                if self.muted.contains(&a) || !self.streams.contains(&stream) {
+                    return;
+                }
+                let proto = V1_10.sync_protocol;
+                let body = body(Framing::SYNC, &frame);
+                self.with(b, |c, now| c.handle_frame(now, p(a), proto, rx, &body));
+            }
+            Outgoing::Sync(SyncTransmit::Close { to, side }) => {
+                let b = to.as_usize();
+                let (stream, rx) = match side {
+                    Side::Client => ((a, b), Stream::Inbound(InboundId(0))),
+                    Side::Server => ((b, a), Stream::Outbound),
+                };
+                if self.streams.remove(&stream) {
+                    let proto = V1_10.sync_protocol;
+                    self.with(b, |c, now| c.handle_closed(now, p(a), proto, rx));
+                }
+            }
+            Outgoing::Stream(t) => {
+                if self.muted.contains(&a) {
+                    return;
+                }
+                let b = t.to.as_usize();
+                let body = body(Framing::DELIMITED, &t.frame);
+                let stream = match t.kind {
+                    TransmitKind::Request | TransmitKind::OneWay => {
+                        self.next_id += 1;
+                        if t.kind == TransmitKind::Request {
+                            self.pending.insert(self.next_id, a);
+                        }
+                        Stream::Inbound(InboundId(self.next_id))
+                    }
+                    TransmitKind::Response(InboundId(id)) => {
+                        assert_eq!(self.pending.remove(&id), Some(b), "answer to a request");
+                        Stream::Outbound
+                    }
+                };
+                self.with(b, |c, now| {
+                    c.handle_frame(now, p(a), t.protocol, stream, &body)
+                });
+            }
+        }
+    }
+
+    fn finished(&self, i: usize) -> bool {
+        self.events[i]
+            .iter()
+            .any(|e| matches!(e, Event::Done | Event::Aborted(_)))
+    }
+
+    /// Delivers, commits, then jumps to the next deadline, until `done`; panics on livelock.
+    fn run_until(&mut self, done: impl Fn(&Net) -> bool) -> bool {
+        for _ in 0..MAX_STEPS {
+            if let Some((a, t)) = self.queue.pop_front() {
+                self.deliver(a, t);
+                continue;
+            }
+            if let Some(i) = self.to_commit.pop_front() {
+                self.seq += 1;
+                self.committed_at[i] = Some(self.seq);
+                self.with(i, |c, now| c.handle_commit(now, Ok(())));
+                continue;
+            }
+            if done(self) {
+                return true;
+            }
+            let Some(next) = self.nodes.iter().filter_map(Ceremony::poll_timeout).min() else {
+                return false;
+            };
+            self.now = self.now.max(next);
+            for i in 0..self.nodes.len() {
+                if self.nodes[i].poll_timeout().is_some_and(|t| t <= self.now) {
+                    self.with(i, |c, now| c.handle_timeout(now));
+                }
+            }
+        }
+        panic!("livelock: no end after {MAX_STEPS} steps");
+    }
+
+    fn run(&mut self) {
+        let n = self.nodes.len();
+        assert!(self.run_until(|net| (0..n).all(|i| net.finished(i))));
+    }
+
+    fn artifacts(&self, i: usize) -> Option<&Artifacts> {
+        self.events[i].iter().find_map(|e| match e {
+            Event::NeedCommit(a) => Some(&**a),
+            _ => None,
+        })
+    }
+
+    fn abort(&self, i: usize) -> Option<&dkgd_ceremony::CeremonyError> {
+        self.events[i].iter().find_map(|e| match e {
+            Event::Aborted(e) => Some(e),
+            _ => None,
+        })
+    }
+}
+
+fn case(n: usize, v: u64, version: Version) -> Case {
+    let mut c = Case::new(n, v, version, &HOODI);
+    c.seed = 7;
+    c
+}
+
+/// Runs an honest ceremony and checks it; returns the lock JSON.
+fn honest(c: &Case, seed: u8) -> Vec<u8> {
+    let (ops, creator) = support::keys(c.n, c.seed);
+    let def = support::definition(&c.config(), &ops, &creator);
+    let profile = Profile::for_definition(&def);
+    let mut net = Net::new(&ops, &vec![def.clone(); c.n], &vec![profile; c.n], seed);
+    net.run();
+    let mut arts = Vec::new();
+    for i in 0..c.n {
+        assert!(net.abort(i).is_none(), "node {i}: {:?}", net.abort(i));
+        let done = net.done_at[i].expect("Done on every node");
+        // `Done` only after every node committed (the post-write barrier).
+        assert!(net.committed_at.iter().all(|c| c.is_some_and(|c| c < done)));
+        let pos = net.events[i]
+            .iter()
+            .position(|e| matches!(e, Event::NeedCommit(_)))
+            .expect("NeedCommit on every node");
+        let Event::NeedCommit(a) = net.events[i].remove(pos) else {
+            unreachable!()
+        };
+        arts.push(*a);
+        // Progress went through every step.
+        for step in [
+            Phase::Connect,
+            Phase::Dkg,
+            Phase::Deposits,
+            Phase::NodeSignatures,
+        ] {
+            assert!(net.events[i]
+                .iter()
+                .any(|e| matches!(e, Event::Progress { step: s, .. } if *s == step)));
+        }
+    }
+    // Byte-identical locks that `verify_lock` fully passes, keystores, deposit files.
+    support::check(c, &def, &arts);
+    arts[0].lock_json.clone()
+}
+
+#[test]
+fn n4_v1_completes_on_all_nodes_deterministically() {
+    let c = case(4, 1, Version::V1_10);
+    let a = honest(&c, 1);
+    let b = honest(&c, 1);
+    assert_eq!(a, b, "same seed, same lock");
+}
+
+#[test]
+fn n4_v3_v1_11_completes() {
+    honest(&case(4, 3, Version::V1_11), 2);
+}
+
+#[test]
+fn n7_v1_v1_8_completes() {
+    honest(&case(7, 1, Version::V1_8), 3);
+}
+
+#[test]
+fn different_definition_aborts_naming_it() {
+    let c = case(4, 1, Version::V1_10);
+    let (ops, creator) = support::keys(c.n, c.seed);
+    let def = support::definition(&c.config(), &ops, &creator);
+    let mut other = c.config();
+    other.num_validators = 2;
+    let odd = support::definition(&other, &ops, &creator);
+    let defs = vec![def.clone(), def.clone(), def, odd];
+    let mut net = Net::new(&ops, &defs, &[&V1_10; 4], 4);
+    net.run();
+    for i in 0..4 {
+        let e = net
+            .abort(i)
+            .unwrap_or_else(|| panic!("node {i} must abort"));
+        eprintln!("node {i}: {e}");
+        assert_eq!(e.step(), Phase::Connect, "{e}");
+        if i < 3 {
+            assert_eq!(e.culprit(), Some(p(3)), "node {i}: {e}");
+        }
+        assert!(net.artifacts(i).is_none());
+    }
+}
+
+#[test]
+fn different_profile_aborts_naming_it() {
+    let c = case(4, 1, Version::V1_10);
+    let (ops, creator) = support::keys(c.n, c.seed);
+    let def = support::definition(&c.config(), &ops, &creator);
+    let mut net = Net::new(&ops, &vec![def; 4], &[&V1_10, &V1_10, &V1_10, &V1_11], 5);
+    net.run();
+    for i in 0..4 {
+        let e = net
+            .abort(i)
+            .unwrap_or_else(|| panic!("node {i} must abort"));
+        eprintln!("node {i}: {e}");
+        assert_eq!(e.step(), Phase::Connect, "{e}");
+        if i < 3 {
+            assert_eq!(e.culprit(), Some(p(3)), "node {i}: {e}");
+        }
+    }
+}
+
+#[test]
+fn dropped_peer_times_out_naming_step_and_peer() {
+    let c = case(4, 1, Version::V1_10);
+    let (ops, creator) = support::keys(c.n, c.seed);
+    let def = support::definition(&c.config(), &ops, &creator);
+    let mut net = Net::new(&ops, &vec![def; 4], &[&V1_10; 4], 6);
+    let reached = |net: &Net| {
+        net.events[0].iter().any(|e| {
+            matches!(
+                e,
+                Event::Progress {
+                    step: Phase::Deposits,
+                    ..
+                }
+            )
+        })
+    };
+    assert!(net.run_until(reached));
+    let seen = net.events[0].len();
+    let muted_at = net.now;
+    net.muted.insert(3);
+    assert!(net.run_until(|net| (0..3).all(|i| net.finished(i))));
+    for i in 0..3 {
+        let e = net
+            .abort(i)
+            .unwrap_or_else(|| panic!("node {i} must abort"));
+        eprintln!("node {i}: {e}");
+        assert_eq!(e.culprit(), Some(p(3)), "node {i}: {e}");
+        assert!(
+            e.step() >= Phase::Deposits && e.step() <= Phase::NodeSignatures,
+            "{e}"
+        );
+        assert!(net.artifacts(i).is_none());
+    }
+    // Node 0 kept reporting progress while it waited, and gave up only after the bound.
+    assert!(net.events[0].len() > seen + 1);
+    assert!(net.now >= muted_at + Duration::from_secs(2));
+}
