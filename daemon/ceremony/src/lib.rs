@@ -4,8 +4,10 @@
 //! **What it does not do**: no network, no files, no clock, no OS randomness (`clippy.toml`
 //! bans them; randomness always arrives as a `rand_core::CryptoRngCore`), no `unsafe`. Secret
 //! shares stay inside `dkgd-crypto`'s zeroizing types until keystore encryption, the only way
-//! out. Moving bytes between nodes is the driver's job: today [`local`] (all nodes in one
-//! process), later the networked driver.
+//! out. Moving bytes between nodes is the driver's job: [`local`] calls the steps directly
+//! for all nodes in one process; [`ceremony::Ceremony`] is the same ceremony as a sans-IO
+//! machine speaking charon's wire protocols, which a network driver (or an in-memory test
+//! harness) feeds with frames and timeouts.
 //!
 //! # The ceremony, top-down (charon-dkg-protocol.md §1.11)
 //!
@@ -52,12 +54,14 @@
 //! [`local::run`] strings these together for `n` nodes in memory; [`definition`] makes signed
 //! definitions for such local clusters.
 //!
-//! # What the networked driver will add
+//! # The wire machine
 //!
-//! A sans-IO `Ceremony` state machine (style.md §2: `handle_frame` / `poll_transmit` /
-//! `poll_timeout`) wrapping exactly these steps, charon's wire encodings (protobuf, parsigex's
-//! JSON-in-protobuf signatures keyed by validator pubkey, bcast v1/v2), sync barriers between
-//! steps, per-step timeouts and progress events, and abort reasons mapped from [`Error`].
+//! [`ceremony::Ceremony`] (style.md §2: `handle_frame` / `poll_transmit` / `poll_timeout` /
+//! `poll_event`) runs exactly these steps over charon's wire encodings ([`wire`]: protobuf,
+//! parsigex's JSON-in-protobuf signatures keyed by validator pubkey, framings, version
+//! [`wire::Profile`]s), with [`sync`] barriers between steps, [`bcast`] for casts and node
+//! signatures, one file per step in [`steps`], per-step timeouts, progress events and abort
+//! reasons that name the peer and the step.
 
 #![cfg_attr(not(test), warn(clippy::indexing_slicing))]
 
