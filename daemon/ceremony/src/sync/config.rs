@@ -37,7 +37,7 @@ impl Default for SyncTimers {
     }
 }
 
-/// What a [`SyncNode`] needs to know.
+/// What a [`SyncNode`](super::SyncNode) needs to know.
 #[derive(Debug, Clone)]
 pub struct SyncConfig {
     /// The compatibility profile (version string, nickname field, protocol ID).
