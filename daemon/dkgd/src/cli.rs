@@ -36,6 +36,32 @@ pub(crate) enum Command {
     Demo(DemoArgs),
     /// Run a circuit-relay v2 server that cluster nodes behind NAT meet through.
     Relay(RelayArgs),
+    /// EXPERIMENTAL (does not complete yet, see issue 5): take part in a DKG ceremony over
+    /// the network and write this node's artifacts.
+    Dkg(DkgArgs),
+}
+
+/// Arguments of `dkgd dkg`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DkgArgs {
+    /// The signed cluster-definition.json.
+    #[arg(long)]
+    pub(crate) definition: PathBuf,
+    /// Where the identity key lives and the artifacts are written.
+    #[arg(long, default_value = ".charon")]
+    pub(crate) data_dir: PathBuf,
+    /// TCP multiaddr to listen on, e.g. /ip4/0.0.0.0/tcp/3610 (repeatable).
+    #[arg(long)]
+    pub(crate) listen: Vec<String>,
+    /// A peer's direct address, PEERID=MULTIADDR (repeatable).
+    #[arg(long = "peer-addr")]
+    pub(crate) peer_addr: Vec<String>,
+    /// A relay multiaddr or http:// URL (repeatable).
+    #[arg(long)]
+    pub(crate) relay: Vec<String>,
+    /// Use the low-cost test KDF for keystores (refused on mainnet and gnosis).
+    #[arg(long)]
+    pub(crate) insecure_keystores: bool,
 }
 
 /// Arguments of `dkgd relay`.

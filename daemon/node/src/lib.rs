@@ -13,4 +13,5 @@
 //!                     ──▶ harden::lock_in_memory(&key) mlock, or a warning when refused
 //! ```
 
+pub mod driver;
 pub mod harden;

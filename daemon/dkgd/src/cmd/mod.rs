@@ -1,6 +1,7 @@
 //! One module per subcommand; [`dispatch`] routes the parsed command line.
 
 mod demo;
+mod dkg;
 mod enr;
 mod relay;
 mod verify;
@@ -12,7 +13,10 @@ use crate::exit::{Code, Failure};
 /// self-test on this CPU (charon once shipped a BLS build that produced wrong keys on some
 /// CPUs), so a broken backend stops before it touches any key or verdict.
 pub(crate) fn dispatch(command: Command) -> Result<Code, Failure> {
-    if matches!(command, Command::Verify(_) | Command::Demo(_)) {
+    if matches!(
+        command,
+        Command::Verify(_) | Command::Demo(_) | Command::Dkg(_)
+    ) {
         let started = std::time::Instant::now();
         dkgd_crypto::selftest::run().map_err(|e| {
             Failure::new(
@@ -31,5 +35,6 @@ pub(crate) fn dispatch(command: Command) -> Result<Code, Failure> {
         Command::Enr(args) => enr::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Relay(args) => relay::run(&args),
+        Command::Dkg(args) => dkg::run(&args),
     }
 }

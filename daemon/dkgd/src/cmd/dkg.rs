@@ -1,0 +1,215 @@
+//! `dkgd dkg`: this node's part of a DKG ceremony over libp2p (issue 5).
+//!
+//! Before any network: the arguments parse, the data dir holds no artifacts
+//! (`commit::preflight`), the key lock is taken, the definition parses and a `Plan` is built
+//! for our key. Then the host starts, `dkgd_node::driver` runs the ceremony, the artifacts are
+//! committed atomically, and the data dir is verified as `dkgd verify` would. Exit 0 only
+//! with a committed, verifying data dir; a failed ceremony exits 1 naming the step and peer.
+
+use crate::cli::DkgArgs;
+use crate::exit::{Code, Failure};
+use anyhow::anyhow;
+use dkgd_ceremony::wire::Profile;
+use dkgd_ceremony::{Ceremony, CeremonyConfig, Plan};
+use dkgd_crypto::keystore::KdfStrength;
+use dkgd_formats::definition::Definition;
+use dkgd_formats::enr::PeerId;
+use dkgd_node::driver::{self, CommitFn};
+use dkgd_node::harden;
+use dkgd_p2p::{Host, HostConfig, Multiaddr, RelaySpec};
+use dkgd_store::commit::{self, Artifacts, KeystoreArtifact};
+use dkgd_store::DataDir;
+use rand_core::{OsRng, SeedableRng};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Runs `dkgd dkg`.
+pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
+    let listen = args
+        .listen
+        .iter()
+        .map(|t| {
+            t.parse::<Multiaddr>()
+                .map_err(|e| usage(anyhow!("--listen {t:?} is not a multiaddr: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut peer_addrs = Vec::new();
+    for text in &args.peer_addr {
+        let (id, addr) = text
+            .split_once('=')
+            .ok_or_else(|| usage(anyhow!("--peer-addr {text:?}: expected PEERID=MULTIADDR")))?;
+        let id = id
+            .parse::<PeerId>()
+            .map_err(|e| usage(anyhow!("--peer-addr {text:?}: bad peer ID: {e}")))?;
+        let addr = addr
+            .parse::<Multiaddr>()
+            .map_err(|e| usage(anyhow!("--peer-addr {text:?}: bad multiaddr: {e}")))?;
+        peer_addrs.push((id, addr));
+    }
+    let relays = args
+        .relay
+        .iter()
+        .map(|t| RelaySpec::parse(t).map_err(|e| usage(anyhow!("--relay {t:?}: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    harden::harden_process().map_err(|e| {
+        Failure::new(
+            Code::Failed,
+            e,
+            "this kernel refused to disable core dumps; report this with your OS version",
+        )
+    })?;
+    let dir: PathBuf = args.data_dir.clone();
+    let data_dir = DataDir::open_or_create(&dir).map_err(|e| store_failure(e, &dir))?;
+    commit::preflight(&dir).map_err(|e| store_failure(e, &dir))?;
+    let mut lock = data_dir
+        .lock_key("dkgd dkg")
+        .map_err(|e| store_failure(e, &dir))?;
+    let key = Arc::new(lock.read_key().map_err(|e| store_failure(e, &dir))?);
+    let _ = harden::lock_in_memory(&*key, "identity key");
+
+    let def_bytes = std::fs::read(&args.definition)
+        .map_err(|e| usage(anyhow!("cannot read {}: {e}", args.definition.display())))?;
+    let definition = Definition::from_json(&def_bytes)
+        .map_err(|e| usage(anyhow!("{}: {e}", args.definition.display())))?;
+    let peers = dkgd_p2p::cluster_peers(&definition)
+        .map_err(|e| usage(anyhow!("{}: {e}", args.definition.display())))?;
+    let profile = Profile::for_definition(&definition);
+    let plan = Plan::new(definition, &key.public_key())
+        .map_err(|e| usage(anyhow!("{}: {e}", args.definition.display())))?;
+    let kdf = if args.insecure_keystores {
+        KdfStrength::InsecureTestOnly
+    } else {
+        KdfStrength::Standard
+    };
+    let mut cfg = CeremonyConfig::new(kdf);
+    cfg.unix_time_at_origin = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let rng = rand_chacha::ChaCha20Rng::from_rng(OsRng)
+        .map_err(|e| Failure::new(Code::Failed, anyhow!("{e}"), "the OS RNG failed"))?;
+    let ceremony = Ceremony::new(
+        plan,
+        Arc::clone(&key),
+        profile,
+        cfg,
+        Box::new(rng),
+        dkgd_ceremony::wire::Instant::ZERO,
+    )
+    .map_err(|e| usage(anyhow!("{e}")))?;
+
+    let mut host_cfg = HostConfig::new(peers.clone());
+    host_cfg.listen = listen;
+    host_cfg.peer_addrs = peer_addrs;
+    host_cfg.relays = relays;
+    let commit_dir = dir.clone();
+    let commit_fn: CommitFn = Arc::new(move |a| commit_artifacts(&commit_dir, a));
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(Code::Failed, e, "the system refused to start threads"))?;
+    let outcome = runtime.block_on(async {
+        let (host, mut events) = Host::start(&key, host_cfg).await.map_err(|e| {
+            Failure::new(Code::Usage, e, "check --listen (a free port?) and --relay")
+        })?;
+        tracing::info!(peer_id = %host.peer_id(), "dkg host started");
+        tokio::spawn(async move {
+            while let Some(e) = events.recv().await {
+                tracing::debug!(event = ?e, "p2p");
+            }
+        });
+        let origin = tokio::time::Instant::now();
+        let run = driver::run(ceremony, host.clone(), peers, profile, origin, commit_fn);
+        tokio::pin!(run);
+        let mut heartbeat = tokio::time::interval(Duration::from_secs(1));
+        let r = loop {
+            tokio::select! {
+                r = &mut run => break r,
+                _ = heartbeat.tick() => {
+                    if let Err(e) = lock.refresh() {
+                        tracing::warn!(error = %e, "cannot refresh the key lock heartbeat");
+                    }
+                }
+            }
+        };
+        host.shutdown().await;
+        r.map_err(|e| {
+            Failure::new(
+                Code::Failed,
+                anyhow!("ceremony failed: {e}"),
+                "check that every operator runs the same definition and is reachable, then retry",
+            )
+        })
+    });
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    outcome?;
+
+    let report = super::verify::verify_data_dir(&dir, false)?;
+    if report.all_passed() {
+        println!("dkg complete: artifacts in {}", dir.display());
+        Ok(Code::Ok)
+    } else {
+        Err(Failure::new(
+            Code::Failed,
+            anyhow!("the written data dir does not verify"),
+            format!("run `dkgd verify {}` for details", dir.display()),
+        ))
+    }
+}
+
+/// Writes the ceremony's artifacts through the all-or-nothing commit.
+fn commit_artifacts(dir: &Path, a: &dkgd_ceremony::Artifacts) -> Result<(), String> {
+    let passwords: Vec<_> = a
+        .keystores
+        .iter()
+        .map(|k| k.password.expose_secret().as_bytes())
+        .collect();
+    let artifacts = Artifacts {
+        lock_json: &a.lock_json,
+        deposit_files: a
+            .deposit_files
+            .iter()
+            .map(|f| (f.name.as_str(), f.contents.as_slice()))
+            .collect(),
+        keystores: a
+            .keystores
+            .iter()
+            .zip(&passwords)
+            .map(|(k, pw)| KeystoreArtifact {
+                index: k.index.as_usize(),
+                json: &k.json,
+                password: pw,
+            })
+            .collect(),
+    };
+    commit::commit(dir, &artifacts)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+fn usage(e: anyhow::Error) -> Failure {
+    Failure::new(Code::Usage, e, "see `dkgd dkg --help`")
+}
+
+fn store_failure(e: dkgd_store::Error, dir: &Path) -> Failure {
+    use dkgd_store::Error as E;
+    let d = dkgd_store::error::shell_quote(dir);
+    let (code, hint) = match &e {
+        E::InUse { .. } => (
+            Code::TempFail,
+            format!("another process uses the key in {d}; stop it or choose another --data-dir"),
+        ),
+        E::NotClean { .. } => (
+            Code::Usage,
+            format!("{d} already holds ceremony artifacts; use a fresh --data-dir"),
+        ),
+        _ => (
+            Code::Failed,
+            "check the path above (permissions? key created with `dkgd enr create`?)".to_owned(),
+        ),
+    };
+    Failure::new(code, e, hint)
+}

@@ -1,0 +1,433 @@
+//! The networked ceremony driver: one tokio task owns a [`Ceremony`] and moves its bytes over
+//! a [`Host`]'s libp2p streams (issue 5).
+//!
+//! ```text
+//!   Ceremony::poll_transmit ──▶ Sync Open/Write/Close ──▶ writer task per sync stream
+//!                          ──▶ Stream Request/OneWay  ──▶ one task per stream (open, write, close, [read answer])
+//!                          ──▶ Stream Response(id)    ──▶ writer of inbound stream `id`
+//!   reader task per stream ──Input::Frame──▶ mpsc ──▶ Ceremony::handle_frame
+//!   Ceremony::poll_timeout ──▶ sleep_until ──▶ handle_timeout
+//!   Event::NeedCommit      ──▶ spawn_blocking(commit) ──▶ handle_commit
+//!   Event::Done / Aborted  ──▶ run() returns
+//! ```
+//!
+//! Frames come out of the ceremony with their length prefix, so streams are written raw
+//! (no second prefix) and read through the ceremony's own [`FrameDecoder`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dkgd_ceremony::sync::{Side, SyncTransmit};
+use dkgd_ceremony::wire::{FrameDecoder, InboundId, Profile, TransmitKind};
+use dkgd_ceremony::{Artifacts, Ceremony, CeremonyError, Event, Outgoing, PeerIdx, Phase, Stream};
+use dkgd_formats::enr::PeerId;
+use dkgd_p2p::{Framing, Host, Protocol};
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+/// Writes the artifacts (blocking; run on the blocking pool).
+pub type CommitFn = Arc<dyn Fn(&Artifacts) -> Result<(), String> + Send + Sync>;
+
+/// How long opening a stream may take (connect wait included) before it counts as failed.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the driver lets queued writes drain after `Done` before it returns.
+const DRAIN: Duration = Duration::from_millis(500);
+
+/// Why [`run`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DriverError {
+    /// The ceremony aborted; the error names the step and, when known, the peer.
+    #[error("{error}{}", culprit.as_ref().map(|p| format!(" (peer {p})")).unwrap_or_default())]
+    Aborted {
+        /// The ceremony's reason.
+        error: Box<CeremonyError>,
+        /// The peer at fault, by peer ID.
+        culprit: Option<PeerId>,
+    },
+    /// The host refused to accept a protocol.
+    #[error("p2p: {0}")]
+    P2p(#[from] dkgd_p2p::Error),
+    /// The ceremony stopped without `Done` or `Aborted`.
+    #[error("the ceremony stopped unexpectedly in step {0}")]
+    Stalled(Phase),
+}
+
+/// What the stream tasks report to the driver loop.
+enum Input {
+    Opened(PeerIdx, mpsc::UnboundedSender<Write>),
+    OpenFailed(PeerIdx),
+    InboundSync(PeerIdx, mpsc::UnboundedSender<Write>),
+    Inbound(u64, mpsc::UnboundedSender<Write>),
+    Frame(PeerIdx, &'static str, Stream, Vec<u8>),
+    Closed(PeerIdx, &'static str, Stream),
+    SendFailed(PeerIdx, &'static str),
+    Committed(Result<(), String>),
+}
+
+/// A writer task's work.
+enum Write {
+    Frame(Vec<u8>),
+    Close,
+}
+
+/// Runs the ceremony to `Done` over `host`. `peers` are the definition's operators in
+/// order (index = [`PeerIdx`]). Must run inside a tokio runtime.
+pub async fn run(
+    mut ceremony: Ceremony,
+    host: Host,
+    peers: Vec<PeerId>,
+    profile: &'static Profile,
+    origin: tokio::time::Instant,
+    commit: CommitFn,
+) -> Result<(), DriverError> {
+    let now = || dkgd_ceremony::wire::Instant::from_elapsed(origin.elapsed());
+    let index: HashMap<PeerId, PeerIdx> = peers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| Some((*p, PeerIdx::from_usize(i)?)))
+        .collect();
+    let index = Arc::new(index);
+    let (tx, mut rx) = mpsc::unbounded_channel::<Input>();
+    let next_id = Arc::new(std::sync::atomic::AtomicU64::new(1));
+    let mut acceptors = Vec::new();
+    for protocol in profile.protocols() {
+        let p2p = p2p_protocol(profile, protocol)?;
+        let mut incoming = host.accept(&p2p)?;
+        let (tx, index, next_id) = (tx.clone(), Arc::clone(&index), Arc::clone(&next_id));
+        let is_sync = protocol == profile.sync_protocol;
+        acceptors.push(tokio::spawn(async move {
+            while let Some(stream) = incoming.next().await {
+                let Some(&peer) = index.get(stream.peer()) else {
+                    continue;
+                };
+                let (reader, writer) = stream.into_inner().split();
+                let (wtx, wrx) = mpsc::unbounded_channel();
+                tokio::spawn(write_loop(writer, wrx));
+                let id = if is_sync {
+                    let _ = tx.send(Input::InboundSync(peer, wtx));
+                    0
+                } else {
+                    let id = next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let _ = tx.send(Input::Inbound(id, wtx));
+                    id
+                };
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let stream = Stream::Inbound(InboundId(id));
+                    read_loop(reader, profile, protocol, peer, stream, &tx, usize::MAX).await;
+                });
+            }
+        }));
+    }
+
+    let mut clients: HashMap<PeerIdx, mpsc::UnboundedSender<Write>> = HashMap::new();
+    let mut servers: HashMap<PeerIdx, mpsc::UnboundedSender<Write>> = HashMap::new();
+    let mut responders: HashMap<u64, mpsc::UnboundedSender<Write>> = HashMap::new();
+    let mut last_step: Option<Phase> = None;
+    let result = loop {
+        // Outputs first.
+        while let Some(out) = ceremony.poll_transmit() {
+            match out {
+                Outgoing::Sync(SyncTransmit::Open { to }) => {
+                    let Some(peer) = peers.get(to.as_usize()).copied() else {
+                        continue;
+                    };
+                    let (host, tx) = (host.clone(), tx.clone());
+                    let p2p = p2p_protocol(profile, profile.sync_protocol)?;
+                    tokio::spawn(async move {
+                        match host.open_stream(&peer, &p2p).await {
+                            Ok(stream) => {
+                                let (reader, writer) = stream.into_inner().split();
+                                let (wtx, wrx) = mpsc::unbounded_channel();
+                                tokio::spawn(write_loop(writer, wrx));
+                                let _ = tx.send(Input::Opened(to, wtx));
+                                let proto = profile.sync_protocol;
+                                read_loop(
+                                    reader,
+                                    profile,
+                                    proto,
+                                    to,
+                                    Stream::Outbound,
+                                    &tx,
+                                    usize::MAX,
+                                )
+                                .await;
+                            }
+                            Err(e) => {
+                                tracing::debug!(peer = %peer, error = %e, "sync stream open failed");
+                                let _ = tx.send(Input::OpenFailed(to));
+                            }
+                        }
+                    });
+                }
+                Outgoing::Sync(SyncTransmit::Write { to, side, frame }) => {
+                    let map = if side == Side::Client {
+                        &clients
+                    } else {
+                        &servers
+                    };
+                    if let Some(w) = map.get(&to) {
+                        let _ = w.send(Write::Frame(frame));
+                    }
+                }
+                Outgoing::Sync(SyncTransmit::Close { to, side }) => {
+                    let map = if side == Side::Client {
+                        &mut clients
+                    } else {
+                        &mut servers
+                    };
+                    if let Some(w) = map.remove(&to) {
+                        let _ = w.send(Write::Close);
+                    }
+                }
+                Outgoing::Stream(t) => match t.kind {
+                    TransmitKind::Response(InboundId(id)) => {
+                        if let Some(w) = responders.remove(&id) {
+                            let _ = w.send(Write::Frame(t.frame));
+                            let _ = w.send(Write::Close);
+                        }
+                    }
+                    kind => {
+                        let Some(peer) = peers.get(t.to.as_usize()).copied() else {
+                            continue;
+                        };
+                        let (host, tx) = (host.clone(), tx.clone());
+                        let p2p = p2p_protocol(profile, t.protocol)?;
+                        tokio::spawn(async move {
+                            send_one(
+                                host, peer, p2p, profile, t.to, t.protocol, kind, t.frame, tx,
+                            )
+                            .await;
+                        });
+                    }
+                },
+            }
+        }
+        // Then events.
+        let mut finished = None;
+        while let Some(event) = ceremony.poll_event() {
+            match event {
+                Event::Progress { step, done, of } => {
+                    if last_step != Some(step) {
+                        tracing::info!(step = %step, done, of, "ceremony step");
+                        last_step = Some(step);
+                    } else if done == of {
+                        tracing::info!(step = %step, done, of, "ceremony step complete");
+                    } else {
+                        tracing::debug!(step = %step, done, of, "ceremony progress");
+                    }
+                }
+                Event::NeedCommit(artifacts) => {
+                    tracing::info!("writing the artifacts");
+                    let (commit, tx) = (Arc::clone(&commit), tx.clone());
+                    tokio::spawn(async move {
+                        let r = tokio::task::spawn_blocking(move || commit(&artifacts))
+                            .await
+                            .unwrap_or_else(|e| Err(format!("commit task failed: {e}")));
+                        let _ = tx.send(Input::Committed(r));
+                    });
+                }
+                Event::Done => finished = Some(Ok(())),
+                Event::Aborted(error) => {
+                    let culprit = error
+                        .culprit()
+                        .and_then(|p| peers.get(p.as_usize()).copied());
+                    finished = Some(Err(DriverError::Aborted {
+                        error: Box::new(error),
+                        culprit,
+                    }));
+                }
+            }
+        }
+        if let Some(r) = finished {
+            break r;
+        }
+        // Then wait for the next input or deadline.
+        let deadline = ceremony.poll_timeout().map(|t| origin + t.elapsed());
+        let input = tokio::select! {
+            i = rx.recv() => i,
+            () = sleep_until(deadline) => {
+                ceremony.handle_timeout(now());
+                continue;
+            }
+        };
+        let Some(input) = input else {
+            break Err(DriverError::Stalled(ceremony.phase()));
+        };
+        let t = now();
+        match input {
+            Input::Opened(peer, w) => {
+                clients.insert(peer, w);
+                ceremony.handle_opened(t, peer);
+            }
+            Input::OpenFailed(peer) => ceremony.handle_open_failed(t, peer),
+            Input::InboundSync(peer, w) => {
+                servers.insert(peer, w);
+            }
+            Input::Inbound(id, w) => {
+                responders.insert(id, w);
+            }
+            Input::Frame(peer, protocol, stream, body) => {
+                ceremony.handle_frame(t, peer, protocol, stream, &body);
+            }
+            Input::Closed(peer, protocol, stream) => {
+                if let Stream::Inbound(InboundId(id)) = stream {
+                    if protocol != profile.sync_protocol {
+                        // A one-way stream ended normally; a request keeps its responder.
+                        continue;
+                    }
+                    let _ = id;
+                    servers.remove(&peer);
+                } else if protocol == profile.sync_protocol {
+                    clients.remove(&peer);
+                }
+                ceremony.handle_closed(t, peer, protocol, stream);
+            }
+            Input::SendFailed(peer, protocol) => ceremony.handle_send_failed(t, peer, protocol),
+            Input::Committed(r) => {
+                if r.is_ok() {
+                    tracing::info!("artifacts written; waiting for every peer to commit");
+                }
+                ceremony.handle_commit(t, r);
+            }
+        }
+    };
+    if result.is_ok() {
+        tokio::time::sleep(DRAIN).await;
+    }
+    for a in acceptors {
+        a.abort();
+    }
+    result
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => futures::future::pending().await,
+    }
+}
+
+fn p2p_protocol(profile: &Profile, protocol: &str) -> Result<Protocol, dkgd_p2p::Error> {
+    let framing = if protocol == profile.sync_protocol {
+        Framing::I64Le
+    } else {
+        Framing::Varint
+    };
+    Ok(Protocol::new(protocol, framing)?.with_timeout(Some(OPEN_TIMEOUT)))
+}
+
+/// Opens a stream, writes one frame, half-closes and, for a request, reads the answer.
+#[allow(clippy::too_many_arguments)]
+async fn send_one(
+    host: Host,
+    peer: PeerId,
+    p2p: Protocol,
+    profile: &'static Profile,
+    to: PeerIdx,
+    protocol: &'static str,
+    kind: TransmitKind,
+    frame: Vec<u8>,
+    tx: mpsc::UnboundedSender<Input>,
+) {
+    let stream = match host.open_stream(&peer, &p2p).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(peer = %peer, protocol, error = %e, "cannot open a stream");
+            let _ = tx.send(fail(kind, to, protocol));
+            return;
+        }
+    };
+    let mut inner = stream.into_inner();
+    let written = async {
+        inner.write_all(&frame).await?;
+        inner.flush().await?;
+        if kind == TransmitKind::OneWay {
+            inner.close().await?;
+        }
+        Ok::<(), std::io::Error>(())
+    }
+    .await;
+    if let Err(e) = written {
+        tracing::warn!(peer = %peer, protocol, error = %e, "cannot send a frame");
+        let _ = tx.send(fail(kind, to, protocol));
+        return;
+    }
+    if kind == TransmitKind::Request {
+        let (reader, mut writer) = inner.split();
+        let _ = writer.close().await;
+        read_loop(reader, profile, protocol, to, Stream::Outbound, &tx, 1).await;
+    }
+}
+
+fn fail(kind: TransmitKind, to: PeerIdx, protocol: &'static str) -> Input {
+    match kind {
+        TransmitKind::Request => Input::Closed(to, protocol, Stream::Outbound),
+        _ => Input::SendFailed(to, protocol),
+    }
+}
+
+async fn write_loop(mut writer: impl AsyncWrite + Unpin, mut rx: mpsc::UnboundedReceiver<Write>) {
+    while let Some(w) = rx.recv().await {
+        let r = match w {
+            Write::Frame(f) => match writer.write_all(&f).await {
+                Ok(()) => writer.flush().await,
+                Err(e) => Err(e),
+            },
+            Write::Close => {
+                let _ = writer.close().await;
+                return;
+            }
+        };
+        if let Err(e) = r {
+            tracing::debug!(error = %e, "stream write failed");
+            return;
+        }
+    }
+}
+
+/// Reads up to `max` frames, then reports the end of the stream.
+async fn read_loop(
+    mut reader: impl AsyncRead + Unpin,
+    profile: &'static Profile,
+    protocol: &'static str,
+    peer: PeerIdx,
+    stream: Stream,
+    tx: &mpsc::UnboundedSender<Input>,
+    max: usize,
+) {
+    let Some(framing) = profile.framing(protocol) else {
+        return;
+    };
+    let mut decoder = FrameDecoder::new(framing);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut frames = 0;
+    'outer: loop {
+        let n = match reader.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        decoder.push(buf.get(..n).unwrap_or_default());
+        loop {
+            match decoder.poll_frame() {
+                Ok(Some(body)) => {
+                    frames += 1;
+                    if tx.send(Input::Frame(peer, protocol, stream, body)).is_err() {
+                        return;
+                    }
+                    if frames >= max {
+                        break 'outer;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(peer = %peer, protocol, error = %e, "bad frame");
+                    break 'outer;
+                }
+            }
+        }
+    }
+    let _ = tx.send(Input::Closed(peer, protocol, stream));
+}
