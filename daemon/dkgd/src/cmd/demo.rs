@@ -17,7 +17,6 @@ use dkgd_crypto::k1::K1SecretKey;
 use dkgd_crypto::keystore::KdfStrength;
 use dkgd_formats::definition::Version;
 use dkgd_formats::network;
-use dkgd_store::commit::{self, Artifacts, KeystoreArtifact};
 use dkgd_store::DataDir;
 use rand_core::{OsRng, RngCore};
 use std::path::{Path, PathBuf};
@@ -78,30 +77,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<Code, Failure> {
     let ceremony_secs = ceremony_started.elapsed().as_secs_f64();
     for (i, a) in results.iter().enumerate() {
         let dir = out.join(format!("node{i}"));
-        let passwords: Vec<_> = a
-            .keystores
-            .iter()
-            .map(|k| k.password.expose_secret().as_bytes())
-            .collect();
-        let artifacts = Artifacts {
-            lock_json: &a.lock_json,
-            deposit_files: a
-                .deposit_files
-                .iter()
-                .map(|f| (f.name.as_str(), f.contents.as_slice()))
-                .collect(),
-            keystores: a
-                .keystores
-                .iter()
-                .zip(&passwords)
-                .map(|(k, pw)| KeystoreArtifact {
-                    index: k.index.as_usize(),
-                    json: &k.json,
-                    password: pw,
-                })
-                .collect(),
-        };
-        commit::commit(&dir, &artifacts).map_err(|e| io_failure(e, &dir))?;
+        super::commit_artifacts(&dir, a).map_err(|e| io_failure(e, &dir))?;
     }
 
     // 4. Verify every data dir exactly as `dkgd verify --decrypt` would.

@@ -17,7 +17,7 @@ use dkgd_formats::enr::PeerId;
 use dkgd_node::driver::{self, CommitFn};
 use dkgd_node::harden;
 use dkgd_p2p::{Host, HostConfig, Multiaddr, RelaySpec};
-use dkgd_store::commit::{self, Artifacts, KeystoreArtifact};
+use dkgd_store::commit;
 use dkgd_store::DataDir;
 use rand_core::{OsRng, SeedableRng};
 use std::path::{Path, PathBuf};
@@ -162,32 +162,7 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
 
 /// Writes the ceremony's artifacts through the all-or-nothing commit.
 fn commit_artifacts(dir: &Path, a: &dkgd_ceremony::Artifacts) -> Result<(), String> {
-    let passwords: Vec<_> = a
-        .keystores
-        .iter()
-        .map(|k| k.password.expose_secret().as_bytes())
-        .collect();
-    let artifacts = Artifacts {
-        lock_json: &a.lock_json,
-        deposit_files: a
-            .deposit_files
-            .iter()
-            .map(|f| (f.name.as_str(), f.contents.as_slice()))
-            .collect(),
-        keystores: a
-            .keystores
-            .iter()
-            .zip(&passwords)
-            .map(|(k, pw)| KeystoreArtifact {
-                index: k.index.as_usize(),
-                json: &k.json,
-                password: pw,
-            })
-            .collect(),
-    };
-    commit::commit(dir, &artifacts)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    super::commit_artifacts(dir, a).map_err(|e| e.to_string())
 }
 
 fn usage(e: anyhow::Error) -> Failure {

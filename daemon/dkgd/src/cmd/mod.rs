@@ -38,3 +38,36 @@ pub(crate) fn dispatch(command: Command) -> Result<Code, Failure> {
         Command::Dkg(args) => dkg::run(&args),
     }
 }
+
+/// Writes one node's ceremony artifacts into `dir` through dkgd-store's all-or-nothing
+/// commit (keystores 0444/0400, deposit files and lock 0444, lock last).
+pub(crate) fn commit_artifacts(
+    dir: &std::path::Path,
+    a: &dkgd_ceremony::Artifacts,
+) -> Result<(), dkgd_store::Error> {
+    use dkgd_store::commit::{commit, Artifacts, KeystoreArtifact};
+    let passwords: Vec<_> = a
+        .keystores
+        .iter()
+        .map(|k| k.password.expose_secret().as_bytes())
+        .collect();
+    let artifacts = Artifacts {
+        lock_json: &a.lock_json,
+        deposit_files: a
+            .deposit_files
+            .iter()
+            .map(|f| (f.name.as_str(), f.contents.as_slice()))
+            .collect(),
+        keystores: a
+            .keystores
+            .iter()
+            .zip(&passwords)
+            .map(|(k, pw)| KeystoreArtifact {
+                index: k.index.as_usize(),
+                json: &k.json,
+                password: pw,
+            })
+            .collect(),
+    };
+    commit(dir, &artifacts).map(|_| ())
+}
