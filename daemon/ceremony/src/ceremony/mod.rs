@@ -35,7 +35,7 @@ use crate::steps::dkg::DkgStep;
 use crate::steps::lock::LockStep;
 use crate::steps::nodesigs::NodeSigStep;
 use crate::steps::{commit, connect, registrations, Core, Inbox};
-use crate::sync::{Side, SyncConfig, SyncEvent, SyncNode};
+use crate::sync::{SyncConfig, SyncEvent, SyncNode};
 use crate::wire::proto::ParSigExMsg;
 use crate::wire::{decode, Instant, Profile};
 
@@ -187,11 +187,7 @@ impl Ceremony {
         }
         let p = self.core.profile;
         if protocol == p.sync_protocol {
-            let side = match stream {
-                Stream::Outbound => Side::Client,
-                Stream::Inbound(_) => Side::Server,
-            };
-            self.sync.handle_frame(now, from, side, body);
+            self.sync.handle_frame(now, from, stream.sync_side(), body);
         } else if protocol == p.bcast_sig_protocol {
             match stream {
                 Stream::Inbound(id) => self.core.bcast.handle_sig_request(now, from, id, body),
@@ -224,11 +220,7 @@ impl Ceremony {
         }
         let p = self.core.profile;
         if protocol == p.sync_protocol {
-            let side = match stream {
-                Stream::Outbound => Side::Client,
-                Stream::Inbound(_) => Side::Server,
-            };
-            self.sync.handle_closed(now, peer, side);
+            self.sync.handle_closed(now, peer, stream.sync_side());
         } else if protocol == p.bcast_sig_protocol && stream == Stream::Outbound {
             self.core.bcast.handle_request_failed(now, peer);
         }

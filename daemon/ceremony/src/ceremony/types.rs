@@ -246,6 +246,16 @@ pub enum Stream {
     Inbound(InboundId),
 }
 
+impl Stream {
+    /// The sync side this stream is: ours (client) or the peer's (server).
+    pub(crate) fn sync_side(self) -> crate::sync::Side {
+        match self {
+            Stream::Outbound => crate::sync::Side::Client,
+            Stream::Inbound(_) => crate::sync::Side::Server,
+        }
+    }
+}
+
 /// What happened.
 #[derive(Debug)]
 pub enum Event {

@@ -53,13 +53,7 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
         .map(|t| RelaySpec::parse(t).map_err(|e| usage(anyhow!("--relay {t:?}: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
 
-    harden::harden_process().map_err(|e| {
-        Failure::new(
-            Code::Failed,
-            e,
-            "this kernel refused to disable core dumps; report this with your OS version",
-        )
-    })?;
+    super::harden_process()?;
     let dir: PathBuf = args.data_dir.clone();
     let data_dir = DataDir::open_or_create(&dir).map_err(|e| store_failure(e, &dir))?;
     commit::preflight(&dir).map_err(|e| store_failure(e, &dir))?;

@@ -32,7 +32,7 @@ pub(crate) fn run(args: &EnrArgs) -> Result<Code, Failure> {
 
 /// `dkgd enr create`: a fresh key, written once (mode 0600), and its ENR.
 fn create(args: &DataDirArgs) -> Result<Code, Failure> {
-    harden_process()?;
+    super::harden_process()?;
     let dir = &args.data_dir;
     let data_dir = DataDir::open_or_create(dir).map_err(|e| from_store(e, dir))?;
     let lock = lock_key(&data_dir, "dkgd enr create")?;
@@ -48,7 +48,7 @@ fn create(args: &DataDirArgs) -> Result<Code, Failure> {
 
 /// `dkgd enr import FILE`: validate a charon key file and copy it into the data directory.
 fn import(args: &EnrImportArgs) -> Result<Code, Failure> {
-    harden_process()?;
+    super::harden_process()?;
     let dir = &args.dir.data_dir;
     // Validate the source completely before creating anything.
     let source = dkgd_store::read_import_source(&args.file).map_err(|e| match e {
@@ -95,7 +95,7 @@ fn import(args: &EnrImportArgs) -> Result<Code, Failure> {
 
 /// `dkgd enr show`: ENR, peer ID, Ethereum address (and a QR code) of the existing key.
 fn show(args: &EnrShowArgs) -> Result<Code, Failure> {
-    harden_process()?;
+    super::harden_process()?;
     let dir = &args.dir.data_dir;
     let data_dir = DataDir::open(dir).map_err(|e| from_store(e, dir))?;
     let lock = lock_key(&data_dir, "dkgd enr show")?;
@@ -132,7 +132,7 @@ fn show(args: &EnrShowArgs) -> Result<Code, Failure> {
 /// holds it, heartbeating like a long-running command, until the time is up (or it is
 /// killed). Prints `locked pid=<pid>` once the lock is held. Used by tests.
 fn hold_lock(args: &EnrHoldLockArgs) -> Result<Code, Failure> {
-    harden_process()?;
+    super::harden_process()?;
     let dir = &args.dir.data_dir;
     let data_dir = DataDir::open(dir).map_err(|e| from_store(e, dir))?;
     let mut lock = lock_key(&data_dir, "dkgd enr hold-lock")?;
@@ -144,16 +144,6 @@ fn hold_lock(args: &EnrHoldLockArgs) -> Result<Code, Failure> {
         lock.refresh().map_err(|e| from_store(e, dir))?;
     }
     Ok(Code::Ok)
-}
-
-fn harden_process() -> Result<(), Failure> {
-    harden::harden_process().map_err(|e| {
-        Failure::new(
-            Code::Failed,
-            e,
-            "this kernel refused to disable core dumps; report this with your OS version",
-        )
-    })
 }
 
 fn lock_key(data_dir: &DataDir, command: &str) -> Result<KeyLock, Failure> {

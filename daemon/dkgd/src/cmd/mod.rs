@@ -71,3 +71,14 @@ pub(crate) fn commit_artifacts(
     };
     commit(dir, &artifacts).map(|_| ())
 }
+
+/// Hardens the process (no core dumps, not dumpable) before a command touches key material.
+pub(crate) fn harden_process() -> Result<(), Failure> {
+    dkgd_node::harden::harden_process().map_err(|e| {
+        Failure::new(
+            Code::Failed,
+            e,
+            "this kernel refused to disable core dumps; report this with your OS version",
+        )
+    })
+}

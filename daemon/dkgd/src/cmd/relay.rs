@@ -35,13 +35,7 @@ pub(crate) fn run(args: &RelayArgs) -> Result<Code, Failure> {
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    harden::harden_process().map_err(|e| {
-        Failure::new(
-            Code::Failed,
-            e,
-            "this kernel refused to disable core dumps; report this with your OS version",
-        )
-    })?;
+    super::harden_process()?;
     let dir = &args.dir.data_dir;
     let data_dir = DataDir::open_or_create(dir).map_err(|e| store_failure(e, dir))?;
     let mut lock = data_dir
