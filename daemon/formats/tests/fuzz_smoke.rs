@@ -75,7 +75,12 @@ fn seeds() -> &'static Seeds {
                         .filter(|(key, r)| {
                             key != "deposit_data_root" && bytes[r.start..].starts_with(b"0x")
                         })
-                        .map(|(_, r)| r.start + 2..r.end)
+                        .map(|(key, r)| {
+                            // Node signatures are checked as r‖s like charon does; the
+                            // recovery byte (last two digits) is deliberately not covered.
+                            let end = if key == "node_signatures" { r.end - 2 } else { r.end };
+                            r.start + 2..end
+                        })
                         .filter(|r| !r.is_empty())
                         .collect(),
                     bytes,
