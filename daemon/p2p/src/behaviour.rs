@@ -27,7 +27,7 @@ pub(crate) struct Behaviour {
     pub(crate) identify: identify::Behaviour,
     pub(crate) ping: ping::Behaviour,
     pub(crate) dcutr: dcutr::Behaviour,
-    pub(crate) stream: libp2p_stream::Behaviour,
+    pub(crate) stream: crate::streams::Behaviour,
 }
 
 /// Builds a cluster node's swarm: TCP (no delay) + Noise + yamux, plus the relay transport.
@@ -36,6 +36,7 @@ pub(crate) fn build_swarm(
     gate: Gate,
     user_agent: &str,
     idle_connection_timeout: Duration,
+    protocols: Vec<libp2p::StreamProtocol>,
 ) -> Result<Swarm<Behaviour>, Error> {
     let agent = user_agent.to_owned();
     let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
@@ -57,7 +58,7 @@ pub(crate) fn build_swarm(
             ),
             ping: ping::Behaviour::default(),
             dcutr: dcutr::Behaviour::new(key.public().to_peer_id()),
-            stream: libp2p_stream::Behaviour::new(),
+            stream: crate::streams::Behaviour::new(protocols),
         })
         .map_err(|_| Error::Internal("building the behaviour"))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(idle_connection_timeout))

@@ -10,6 +10,7 @@ use crate::error::{Error, StreamErrorKind};
 use crate::identity::{from_libp2p, keypair, to_libp2p};
 use crate::relay_addr::{RelayQuery, RelaySpec};
 use crate::stream::{Incoming, PeerStream, Protocol};
+use crate::streams::OpenError;
 use dkgd_crypto::k1::K1SecretKey;
 use dkgd_formats::enr::PeerId;
 use libp2p::{Multiaddr, PeerId as NetPeerId};
@@ -47,6 +48,9 @@ pub struct HostConfig {
     pub user_agent: String,
     /// How long a connection without streams is kept open.
     pub idle_connection_timeout: Duration,
+    /// Protocols served from the first connection on: inbound streams of these queue until
+    /// [`Host::accept`] takes them, so a fast peer never finds them unsupported.
+    pub protocols: Vec<Protocol>,
 }
 
 impl HostConfig {
@@ -62,6 +66,7 @@ impl HostConfig {
             relay_refresh_interval: RELAY_REFRESH_INTERVAL,
             user_agent: format!("dkgd/{}", env!("CARGO_PKG_VERSION")),
             idle_connection_timeout: Duration::from_secs(3600),
+            protocols: Vec::new(),
         }
     }
 }
@@ -156,7 +161,7 @@ pub struct Host {
     local: PeerId,
     cluster: Arc<HashSet<PeerId>>,
     listen: Vec<Multiaddr>,
-    control: libp2p_stream::Control,
+    control: crate::streams::Control,
     commands: mpsc::Sender<Command>,
 }
 
@@ -231,9 +236,8 @@ impl Host {
             }
         };
         protocol.timed(peer, "connect", connect).await?;
-        // Opening on an established connection: libp2p-stream reuses it instead of dialing
-        // (asking it to dial races with connections being set up, so the driver dials).
-        let mut control = self.control.clone();
+        // Opened on an established connection (the driver owns dialing).
+        let control = self.control.clone();
         let open = async {
             control
                 .open_stream(to_libp2p(peer), protocol.stream_protocol())
@@ -241,11 +245,12 @@ impl Host {
                 .map(|s| PeerStream::new(*peer, protocol.clone(), s))
                 .map_err(|e| {
                     let kind = match e {
-                        libp2p_stream::OpenStreamError::UnsupportedProtocol(_) => {
-                            StreamErrorKind::ProtocolUnsupported
-                        }
-                        libp2p_stream::OpenStreamError::Io(e) => StreamErrorKind::Open(e),
-                        e => StreamErrorKind::Open(std::io::Error::other(e.to_string())),
+                        OpenError::Unsupported => StreamErrorKind::ProtocolUnsupported,
+                        OpenError::Io(e) => StreamErrorKind::Open(e),
+                        OpenError::NotConnected => StreamErrorKind::Open(std::io::Error::new(
+                            std::io::ErrorKind::NotConnected,
+                            "the connection closed before the stream was opened",
+                        )),
                     };
                     Error::stream(peer, protocol.id(), kind)
                 })
@@ -262,8 +267,7 @@ impl Host {
 
     /// Starts accepting inbound streams of `protocol` (once per protocol at a time).
     pub fn accept(&self, protocol: &Protocol) -> Result<Incoming, Error> {
-        let mut control = self.control.clone();
-        control
+        self.control
             .accept(protocol.stream_protocol())
             .map(|inner| Incoming::new(protocol.clone(), inner, Arc::clone(&self.cluster)))
             .map_err(|_| Error::AlreadyAccepting {

@@ -39,6 +39,7 @@ pub mod relay;
 pub mod relay_addr;
 mod resolver;
 pub mod stream;
+mod streams;
 
 pub use error::{Error, StreamError, StreamErrorKind};
 pub use frame::{FrameError, Framing};

@@ -7,7 +7,7 @@ use crate::error::{Error, StreamErrorKind};
 use crate::frame::{read_frame, write_frame, FrameError, Framing};
 use crate::identity::from_libp2p;
 use dkgd_formats::enr::PeerId;
-use futures::{AsyncWriteExt, StreamExt};
+use futures::AsyncWriteExt;
 use libp2p::StreamProtocol;
 use std::collections::HashSet;
 use std::future::Future;
@@ -191,7 +191,7 @@ fn frame_error(peer: &PeerId, p: &Protocol, source: FrameError) -> Error {
 /// stops accepting that protocol.
 pub struct Incoming {
     protocol: Protocol,
-    inner: libp2p_stream::IncomingStreams,
+    inner: tokio::sync::mpsc::Receiver<(libp2p::PeerId, libp2p::Stream)>,
     cluster: Arc<HashSet<PeerId>>,
 }
 
@@ -206,7 +206,7 @@ impl std::fmt::Debug for Incoming {
 impl Incoming {
     pub(crate) fn new(
         protocol: Protocol,
-        inner: libp2p_stream::IncomingStreams,
+        inner: tokio::sync::mpsc::Receiver<(libp2p::PeerId, libp2p::Stream)>,
         cluster: Arc<HashSet<PeerId>>,
     ) -> Self {
         Self {
@@ -219,7 +219,7 @@ impl Incoming {
     /// The next inbound stream; `None` once the host has stopped.
     pub async fn next(&mut self) -> Option<PeerStream> {
         loop {
-            let (peer, stream) = self.inner.next().await?;
+            let (peer, stream) = self.inner.recv().await?;
             match from_libp2p(&peer) {
                 Ok(id) if self.cluster.contains(&id) => {
                     return Some(PeerStream::new(id, self.protocol.clone(), stream))

@@ -97,6 +97,7 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
     host_cfg.listen = listen;
     host_cfg.peer_addrs = peer_addrs;
     host_cfg.relays = relays;
+    host_cfg.protocols = driver::protocols(profile).map_err(|e| usage(anyhow!("{e}")))?;
     let commit_dir = dir.clone();
     let commit_fn: CommitFn = Arc::new(move |a| commit_artifacts(&commit_dir, a));
 

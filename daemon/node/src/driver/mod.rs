@@ -310,6 +310,16 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
+/// Every protocol of `profile` as the host serves it: give these to
+/// [`dkgd_p2p::HostConfig::protocols`] so peers' early streams queue instead of failing.
+pub fn protocols(profile: &Profile) -> Result<Vec<Protocol>, dkgd_p2p::Error> {
+    profile
+        .protocols()
+        .into_iter()
+        .map(|p| p2p_protocol(profile, p))
+        .collect()
+}
+
 fn p2p_protocol(profile: &Profile, protocol: &str) -> Result<Protocol, dkgd_p2p::Error> {
     let framing = if protocol == profile.sync_protocol {
         Framing::I64Le

@@ -48,7 +48,7 @@ pub(crate) enum Command {
 /// What [`start`] hands to the [`crate::Host`].
 pub(crate) struct Started {
     pub(crate) listen: Vec<Multiaddr>,
-    pub(crate) control: libp2p_stream::Control,
+    pub(crate) control: crate::streams::Control,
     pub(crate) commands: mpsc::Sender<Command>,
     pub(crate) events: mpsc::Receiver<HostEvent>,
 }
@@ -86,6 +86,7 @@ pub(crate) async fn start(keypair: Keypair, config: &HostConfig) -> Result<Start
         gate,
         &config.user_agent,
         config.idle_connection_timeout,
+        config.protocols.iter().map(crate::Protocol::stream_protocol).collect(),
     )
     .inspect_err(|_| abort_all(&resolvers))?;
     let listen = bind(&mut swarm, &config.listen)
@@ -105,7 +106,7 @@ pub(crate) async fn start(keypair: Keypair, config: &HostConfig) -> Result<Start
         }
     }
 
-    let control = swarm.behaviour().stream.new_control();
+    let control = swarm.behaviour().stream.control();
     let (commands_tx, commands) = mpsc::channel(64);
     let (events_tx, events) = mpsc::channel(EVENT_BUFFER);
     let peers = config
