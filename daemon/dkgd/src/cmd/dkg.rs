@@ -14,9 +14,10 @@ use dkgd_ceremony::{Ceremony, CeremonyConfig, Plan};
 use dkgd_crypto::keystore::KdfStrength;
 use dkgd_formats::definition::Definition;
 use dkgd_formats::enr::PeerId;
-use dkgd_node::driver::{self, CommitFn};
+use dkgd_node::driver::{self, CommitFn, DriverError};
+use dkgd_node::run::progress::{ProgressEvent, COMMIT_STEP};
 use dkgd_node::harden;
-use dkgd_p2p::{Host, HostConfig, Multiaddr, RelaySpec};
+use dkgd_p2p::{Host, HostConfig, HostEvent, Multiaddr, RelaySpec};
 use dkgd_store::commit;
 use dkgd_store::DataDir;
 use rand_core::{OsRng, SeedableRng};
@@ -106,18 +107,39 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::new(Code::Failed, e, "the system refused to start threads"))?;
+    let progress = Progress(args.progress);
+    let total_peers = u32::try_from(peers.len().saturating_sub(1)).unwrap_or(u32::MAX);
+    let observer: driver::ObserverFn = Arc::new(move |r| progress.report(r));
     let outcome = runtime.block_on(async {
         let (host, mut events) = Host::start(&key, host_cfg).await.map_err(|e| {
             Failure::new(Code::Usage, e, "check --listen (a free port?) and --relay")
         })?;
         tracing::info!(peer_id = %host.peer_id(), "dkg host started");
         tokio::spawn(async move {
+            let mut connected = std::collections::HashSet::new();
             while let Some(e) = events.recv().await {
                 tracing::debug!(event = ?e, "p2p");
+                let changed = match e {
+                    HostEvent::Connected { peer, .. } => connected.insert(peer),
+                    HostEvent::Disconnected { peer, connections: 0, .. } => connected.remove(&peer),
+                    _ => false,
+                };
+                if changed {
+                    let peers = u32::try_from(connected.len()).unwrap_or(u32::MAX);
+                    progress.emit(&ProgressEvent::Connected { peers, total: total_peers });
+                }
             }
         });
         let origin = tokio::time::Instant::now();
-        let run = driver::run(ceremony, host.clone(), peers, profile, origin, commit_fn);
+        let run = driver::run(
+            ceremony,
+            host.clone(),
+            peers,
+            profile,
+            origin,
+            commit_fn,
+            observer,
+        );
         tokio::pin!(run);
         let mut heartbeat = tokio::time::interval(Duration::from_secs(1));
         let r = loop {
@@ -131,6 +153,9 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
             }
         };
         host.shutdown().await;
+        if let Err(e) = &r {
+            progress.failed(e);
+        }
         r.map_err(|e| {
             Failure::new(
                 Code::Failed,
@@ -144,7 +169,17 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
 
     let report = super::verify::verify_data_dir(&dir, false)?;
     if report.all_passed() {
-        println!("dkg complete: artifacts in {}", dir.display());
+        if progress.0 {
+            let lock_hash = std::fs::read(dir.join("cluster-lock.json"))
+                .ok()
+                .and_then(|b| dkgd_formats::lock::Lock::from_json(&b).ok())
+                .and_then(|l| l.lock_hash)
+                .map(|h| format!("0x{}", hex::encode(h)))
+                .unwrap_or_default();
+            progress.emit(&ProgressEvent::Done { lock_hash });
+        } else {
+            println!("dkg complete: artifacts in {}", dir.display());
+        }
         Ok(Code::Ok)
     } else {
         Err(Failure::new(
@@ -152,6 +187,61 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
             anyhow!("the written data dir does not verify"),
             format!("run `dkgd verify {}` for details", dir.display()),
         ))
+    }
+}
+
+/// `--progress-json`: one [`ProgressEvent`] per stdout line for a supervising `dkgd run`.
+#[derive(Clone, Copy)]
+struct Progress(bool);
+
+impl Progress {
+    fn emit(self, event: &ProgressEvent) {
+        if self.0 {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            // A supervisor that went away must not stop the ceremony.
+            let _ = out.write_all(event.to_line().as_bytes());
+            let _ = out.flush();
+        }
+    }
+
+    fn report(self, report: driver::Report) {
+        let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let event = match report {
+            driver::Report::Step { step, done, of } => ProgressEvent::Step {
+                step: step.to_string(),
+                done: to_u32(done),
+                total: to_u32(of),
+            },
+            driver::Report::Committing => ProgressEvent::Step {
+                step: COMMIT_STEP.to_owned(),
+                done: 0,
+                total: 1,
+            },
+            driver::Report::Committed => ProgressEvent::Step {
+                step: COMMIT_STEP.to_owned(),
+                done: 1,
+                total: 1,
+            },
+            _ => return,
+        };
+        self.emit(&event);
+    }
+
+    fn failed(self, e: &DriverError) {
+        let (step, peer) = match e {
+            DriverError::Aborted { error, culprit } => (
+                Some(error.step().to_string()),
+                culprit.map(|p| p.to_string()),
+            ),
+            DriverError::Stalled(step) => (Some(step.to_string()), None),
+            _ => (None, None),
+        };
+        self.emit(&ProgressEvent::Failed {
+            step,
+            peer,
+            reason: e.to_string(),
+        });
     }
 }
 

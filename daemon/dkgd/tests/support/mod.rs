@@ -11,6 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
 
+pub mod cluster;
+
 /// Name of the key file in a data dir (formats.md §5.1).
 pub const KEY: &str = "charon-enr-private-key";
 /// Name of the lock file next to it.

@@ -29,6 +29,28 @@ use tokio::sync::mpsc;
 /// Writes the artifacts (blocking; run on the blocking pool).
 pub type CommitFn = Arc<dyn Fn(&Artifacts) -> Result<(), String> + Send + Sync>;
 
+/// Receives the ceremony's progress (called on the driver task: must not block).
+pub type ObserverFn = Arc<dyn Fn(Report) + Send + Sync>;
+
+/// What the driver tells its observer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Report {
+    /// A step started or advanced: `done` of `of` units.
+    Step {
+        /// The step.
+        step: Phase,
+        /// Units done.
+        done: usize,
+        /// Units in all.
+        of: usize,
+    },
+    /// The artifacts are being written (a stopping supervisor should let this finish).
+    Committing,
+    /// The artifacts are written; waiting for the peers' post-write barrier.
+    Committed,
+}
+
 /// How long opening a stream may take (connect wait included) before it counts as failed.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the driver lets queued writes drain after `Done` before it returns.
@@ -81,6 +103,7 @@ pub async fn run(
     profile: &'static Profile,
     origin: tokio::time::Instant,
     commit: CommitFn,
+    observer: ObserverFn,
 ) -> Result<(), DriverError> {
     let now = || dkgd_ceremony::wire::Instant::from_elapsed(origin.elapsed());
     let index: HashMap<PeerId, PeerIdx> = peers
@@ -210,6 +233,7 @@ pub async fn run(
         while let Some(event) = ceremony.poll_event() {
             match event {
                 Event::Progress { step, done, of } => {
+                    observer(Report::Step { step, done, of });
                     if last_step != Some(step) {
                         tracing::info!(step = %step, done, of, "ceremony step");
                         last_step = Some(step);
@@ -221,6 +245,7 @@ pub async fn run(
                 }
                 Event::NeedCommit(artifacts) => {
                     tracing::info!("writing the artifacts");
+                    observer(Report::Committing);
                     let (commit, tx) = (Arc::clone(&commit), tx.clone());
                     tokio::spawn(async move {
                         let r = tokio::task::spawn_blocking(move || commit(&artifacts))
@@ -288,6 +313,7 @@ pub async fn run(
             Input::SendFailed(peer, protocol) => ceremony.handle_send_failed(t, peer, protocol),
             Input::Committed(r) => {
                 if r.is_ok() {
+                    observer(Report::Committed);
                     tracing::info!("artifacts written; waiting for every peer to commit");
                 }
                 ceremony.handle_commit(t, r);
