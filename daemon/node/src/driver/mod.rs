@@ -424,7 +424,8 @@ async fn write_loop(mut writer: impl AsyncWrite + Unpin, mut rx: mpsc::Unbounded
     }
 }
 
-/// Reads up to `max` frames, then reports the end of the stream.
+/// Reads up to `max` frames; reports the end of the stream only if it ends (or fails)
+/// before `max` frames arrived.
 async fn read_loop(
     mut reader: impl AsyncRead + Unpin,
     profile: &'static Profile,
@@ -454,7 +455,10 @@ async fn read_loop(
                         return;
                     }
                     if frames >= max {
-                        break 'outer;
+                        // The stream did its job (a request got its answer). Reporting a
+                        // close now would be read as "no answer" for a later request to
+                        // the same peer on the same protocol.
+                        return;
                     }
                 }
                 Ok(None) => break,
