@@ -32,13 +32,74 @@ pub(crate) enum Command {
     Verify(VerifyArgs),
     /// Create, show or import this node's identity (the ENR private key).
     Enr(EnrArgs),
-    /// Run a complete local ceremony among N nodes (one process) and verify every data dir.
+    /// Run a complete local ceremony: N `dkgd dkg` processes and a local relay on 127.0.0.1,
+    /// then verify every data dir.
     Demo(DemoArgs),
+    /// Create files for a local cluster (a signed cluster definition).
+    Create(CreateArgs),
     /// Run a circuit-relay v2 server that cluster nodes behind NAT meet through.
     Relay(RelayArgs),
     /// EXPERIMENTAL (does not complete yet, see issue 5): take part in a DKG ceremony over
     /// the network and write this node's artifacts.
     Dkg(DkgArgs),
+    /// Run the appliance daemon: create the identity, wait for a definition, run the
+    /// ceremony (retrying with backoff) and serve the status socket (under systemd).
+    Run(RunArgs),
+    /// Show the running daemon's status (from its status socket).
+    Status(StatusArgs),
+}
+
+/// Arguments of `dkgd run`. Every setting is also a key of the TOML config file and a
+/// `DKGD_*` environment variable (precedence: flag > environment > file > default).
+#[derive(Debug, clap::Args)]
+pub(crate) struct RunArgs {
+    /// TOML config file (also DKGD_CONFIG).
+    #[arg(long)]
+    pub(crate) config: Option<PathBuf>,
+    /// Data dir: identity key and artifacts [default: /var/lib/dkgd].
+    #[arg(long)]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// State dir: state.sled/, inbox/ and dkgd-run.lock [default: the data dir].
+    #[arg(long)]
+    pub(crate) state_dir: Option<PathBuf>,
+    /// Status socket path [default: /run/dkgd/status.sock].
+    #[arg(long)]
+    pub(crate) socket: Option<PathBuf>,
+    /// Group (name or id) allowed to read the status socket.
+    #[arg(long)]
+    pub(crate) socket_group: Option<String>,
+    /// A relay multiaddr or http:// URL for the ceremony (repeatable).
+    #[arg(long = "relay")]
+    pub(crate) relays: Vec<String>,
+    /// TCP multiaddr the ceremony listens on (repeatable).
+    #[arg(long)]
+    pub(crate) listen: Vec<String>,
+    /// A peer's direct address for the ceremony, PEERID=MULTIADDR (repeatable).
+    #[arg(long = "peer-addr")]
+    pub(crate) peer_addrs: Vec<String>,
+    /// First retry delay after a failed ceremony, seconds [default: 10].
+    #[arg(long)]
+    pub(crate) backoff_initial_secs: Option<u64>,
+    /// Largest retry delay, seconds [default: 600].
+    #[arg(long)]
+    pub(crate) backoff_max_secs: Option<u64>,
+    /// Growth factor of the retry delay [default: 2].
+    #[arg(long)]
+    pub(crate) backoff_factor: Option<f64>,
+    /// Use the low-cost test KDF for keystores (refused on mainnet and gnosis).
+    #[arg(long)]
+    pub(crate) insecure_keystores: bool,
+}
+
+/// Arguments of `dkgd status`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct StatusArgs {
+    /// The daemon's status socket [default: $DKGD_SOCKET or /run/dkgd/status.sock].
+    #[arg(long)]
+    pub(crate) socket: Option<PathBuf>,
+    /// Print the raw status JSON (API version 1) for scripts.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// Arguments of `dkgd dkg`.
@@ -62,6 +123,27 @@ pub(crate) struct DkgArgs {
     /// Use the low-cost test KDF for keystores (refused on mainnet and gnosis).
     #[arg(long)]
     pub(crate) insecure_keystores: bool,
+    /// Bound on each step and barrier, in seconds [default: scales with operators and
+    /// validators: 60 s, plus 0.15 s per operator × validator beyond 200].
+    #[arg(long = "timeout", value_name = "SECONDS")]
+    pub(crate) timeout_secs: Option<u64>,
+    /// Once every operator has connected, how long a peer may stay disconnected before the
+    /// ceremony aborts naming it, in seconds (above twice the 30 s sync response timeout, so
+    /// a hung stream can heal first).
+    #[arg(
+        long = "peer-loss-timeout",
+        value_name = "SECONDS",
+        default_value_t = 75
+    )]
+    pub(crate) peer_loss_timeout_secs: u64,
+    /// charon wire profile: v1.7 … v1.11 [default: v1.11 for a v1.11.0 definition, else
+    /// v1.10]. Every operator must use the same.
+    #[arg(long, value_name = "VERSION")]
+    pub(crate) compat: Option<String>,
+    /// Print progress as one JSON object per stdout line (the format of
+    /// `dkgd_node::run::progress`), for `dkgd run`.
+    #[arg(long = "progress-json")]
+    pub(crate) progress: bool,
 }
 
 /// Arguments of `dkgd relay`.
@@ -106,6 +188,66 @@ pub(crate) struct DemoArgs {
     /// Use the low-cost test KDF for keystores (refused on mainnet and gnosis).
     #[arg(long)]
     pub(crate) insecure_keystores: bool,
+    /// Connect the nodes directly (each listens on 127.0.0.1) instead of through the relay.
+    #[arg(long)]
+    pub(crate) direct: bool,
+    /// Overall deadline for the ceremony, in seconds.
+    #[arg(long = "timeout", value_name = "SECONDS", default_value_t = 300)]
+    pub(crate) timeout_secs: u64,
+}
+
+/// Arguments of `dkgd create`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CreateArgs {
+    /// What to create.
+    #[command(subcommand)]
+    pub(crate) command: CreateCommand,
+}
+
+/// The `dkgd create` subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum CreateCommand {
+    /// A signed cluster-definition.json whose operators are local identity keys (each key
+    /// also signs as its operator's wallet).
+    ClusterDefinition(CreateDefinitionArgs),
+}
+
+/// Arguments of `dkgd create cluster-definition`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CreateDefinitionArgs {
+    /// An operator's data dir holding charon-enr-private-key (repeatable, in operator order;
+    /// at least 3).
+    #[arg(long = "operator-dir", required = true, value_name = "DIR")]
+    pub(crate) operator_dirs: Vec<PathBuf>,
+    /// A data dir whose key signs as the creator [default: a fresh random key].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) creator_dir: Option<PathBuf>,
+    /// Cluster name [default: "dkgd local T-of-N"].
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Number of validators.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) validators: u64,
+    /// Signing threshold [default: ceil(2n/3), charon's default].
+    #[arg(long)]
+    pub(crate) threshold: Option<u64>,
+    /// Network (its genesis fork version goes into the definition).
+    #[arg(long, default_value = "hoodi")]
+    pub(crate) network: String,
+    /// Definition version (v1.6.0 to v1.11.0).
+    #[arg(long = "definition-version", default_value = "v1.10.0")]
+    pub(crate) definition_version: String,
+    /// Every validator's fee recipient, 0x-hex [default on test networks: 0x1111…1111;
+    /// required on mainnet and gnosis].
+    #[arg(long, value_name = "0xADDRESS")]
+    pub(crate) fee_recipient: Option<String>,
+    /// Every validator's withdrawal address, 0x-hex [default on test networks: 0x2222…2222;
+    /// required on mainnet and gnosis].
+    #[arg(long, value_name = "0xADDRESS")]
+    pub(crate) withdrawal_address: Option<String>,
+    /// The file to create (refused if it exists).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) output: PathBuf,
 }
 
 /// Arguments of `dkgd verify`.

@@ -13,7 +13,11 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    exit::init_logging(cli.log_format);
+    if matches!(cli.command, cli::Command::Run(_)) {
+        cmd::run::init_logging(cli.log_format);
+    } else {
+        exit::init_logging(cli.log_format);
+    }
     match cmd::dispatch(cli.command) {
         Ok(code) => code.into(),
         Err(failure) => failure.report(),

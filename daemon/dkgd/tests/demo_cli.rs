@@ -1,5 +1,7 @@
-//! `dkgd demo` end to end through the real binary, and `dkgd verify` of the data dirs it
-//! writes, including tampered copies (each tamper must be caught by the matching check).
+//! `dkgd demo` end to end through the real binary (N `dkgd dkg` processes and a `dkgd relay`
+//! on 127.0.0.1), and `dkgd verify` of the data dirs it writes, including tampered copies
+//! (each tamper must be caught by the matching check). Demos run one at a time: each is
+//! several CPU-bound processes and CI has two cores.
 
 #![allow(clippy::unwrap_used)]
 
@@ -7,7 +9,16 @@ mod support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use support::{run, s};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use support::demo::{assert_no_process_mentions, summary_rows};
+use support::{run, s, Spawned};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 fn demo(out: &Path, extra: &[&str]) -> support::Run {
     let mut args = vec!["demo", "--out", s(out)];
@@ -20,47 +31,56 @@ fn set_mode(p: &Path, mode: u32) {
 }
 
 #[test]
-fn demo_writes_identical_verified_data_dirs() {
+fn demo_runs_real_processes_and_verifies_every_data_dir() {
+    let _one = one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("cluster");
-    let r = demo(&out, &["--nodes", "4", "--validators", "2"]);
+    let started = Instant::now();
+    let r = demo(&out, &["--insecure-keystores"]);
+    eprintln!(
+        "demo (n=4 V=2, relay): {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
     r.expect_code(0);
+    assert_no_process_mentions(s(&out));
     assert!(
-        r.stdout.contains("OK: 4 data dirs verified"),
+        r.stdout.contains("relay: http://127.0.0.1:"),
         "{}",
         r.stdout
     );
+    let rows = summary_rows(&r.stdout);
+    assert_eq!(rows.len(), 4, "summary rows:\n{}", r.stdout);
+    for row in &rows {
+        assert!(row.contains("PASS") && row.contains(" 0 "), "{row}");
+    }
+    let done = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("demo complete: 4 nodes, 2 validators, lock 0x"))
+        .unwrap_or_else(|| panic!("no verdict line:\n{}", r.stdout));
     let lock0 = std::fs::read(out.join("node0/cluster-lock.json")).unwrap();
-    for i in 1..4 {
-        assert_eq!(
-            std::fs::read(out.join(format!("node{i}/cluster-lock.json"))).unwrap(),
-            lock0
-        );
+    let lock: serde_json::Value = serde_json::from_slice(&lock0).unwrap();
+    assert!(
+        done.ends_with(lock["lock_hash"].as_str().unwrap()),
+        "{done}"
+    );
+    for i in 0..4 {
+        let dir = out.join(format!("node{i}"));
+        assert_eq!(std::fs::read(dir.join("cluster-lock.json")).unwrap(), lock0);
+        run(&["verify", s(&dir)]).expect_code(0);
+        assert!(out.join(format!("node{i}.log")).is_file());
     }
     // Each data dir verifies on its own, keystores decrypted.
     let v = run(&["verify", "--decrypt", s(&out.join("node2"))]);
     v.expect_code(0);
-    assert!(
-        v.stdout
-            .contains("PASS         validator_keys/keystore-1.json: decrypts"),
-        "{}",
-        v.stdout
-    );
-    assert!(
-        v.stdout.contains("PASS         deposit-data.json"),
-        "{}",
-        v.stdout
-    );
-    assert!(
-        v.stdout.contains("PASS         deposit-data-1eth.json"),
-        "{}",
-        v.stdout
-    );
-    assert!(
-        v.stdout.contains("PASS         permissions"),
-        "{}",
-        v.stdout
-    );
+    for line in [
+        "PASS         validator_keys/keystore-1.json: decrypts",
+        "PASS         deposit-data.json",
+        "PASS         deposit-data-1eth.json",
+        "PASS         permissions",
+    ] {
+        assert!(v.stdout.contains(line), "{line}:\n{}", v.stdout);
+    }
     // The definition it wrote verifies too (real EIP-712 signatures).
     run(&["verify", s(&out.join("cluster-definition.json"))]).expect_code(0);
 }
@@ -69,11 +89,21 @@ fn demo_writes_identical_verified_data_dirs() {
 fn verify_catches_tampered_data_dirs() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("cluster");
-    demo(
+    let _one = one_at_a_time();
+    let r = demo(
         &out,
-        &["--nodes", "3", "--validators", "1", "--insecure-keystores"],
-    )
-    .expect_code(0);
+        &[
+            "--nodes",
+            "3",
+            "--validators",
+            "1",
+            "--insecure-keystores",
+            "--direct",
+        ],
+    );
+    r.expect_code(0);
+    assert_eq!(summary_rows(&r.stdout).len(), 3, "{}", r.stdout);
+    assert!(!r.stdout.contains("relay:"), "--direct uses no relay");
     let node = out.join("node0");
 
     // A keystore password file readable by others.
@@ -129,6 +159,9 @@ fn demo_refuses_bad_arguments_and_existing_output() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("cluster");
     demo(&out, &["--nodes", "1"]).expect_code(2);
+    demo(&out, &["--nodes", "2"])
+        .expect_code(2)
+        .expect_err("--nodes");
     demo(&out, &["--nodes", "4", "--threshold", "5"]).expect_code(2);
     demo(&out, &["--definition-version", "v1.5.0"]).expect_code(2);
     demo(&out, &["--network", "mainnet", "--insecure-keystores"]).expect_code(2);
@@ -139,4 +172,54 @@ fn demo_refuses_bad_arguments_and_existing_output() {
     r.expect_code(2);
     assert!(r.stderr.contains("not empty"), "{}", r.stderr);
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1);
+}
+
+#[test]
+fn unwritable_out_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let out = file.join("cluster");
+    let r = demo(&out, &["--insecure-keystores"]);
+    r.expect_code(2).expect_err("--out");
+    assert_no_process_mentions(s(&out));
+    assert_eq!(std::fs::read(&file).unwrap(), b"x");
+}
+
+#[test]
+fn deadline_stops_every_child() {
+    let _one = one_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("cluster");
+    // Full-cost keystores: the ceremony cannot finish within one second.
+    let r = demo(&out, &["--timeout", "1"]);
+    r.expect_code(1).expect_err("did not finish within 1 s");
+    assert_no_process_mentions(s(&out));
+}
+
+#[test]
+fn sigint_stops_every_child() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let _one = one_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("cluster");
+    let mut demo = Spawned::new(&["demo", "--out", s(&out)]);
+    demo.wait_line("started 4 nodes", Duration::from_secs(60));
+    assert!(
+        support::demo::processes_mentioning(s(&out)).len() >= 5,
+        "the relay and 4 nodes run"
+    );
+    let pid = i32::try_from(demo.child.id()).unwrap();
+    kill(Pid::from_raw(pid), Signal::SIGINT).unwrap();
+    let end = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(st) = demo.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < end, "demo did not stop on SIGINT");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(1));
+    assert_no_process_mentions(s(&out));
 }

@@ -78,7 +78,11 @@ fn seeds() -> &'static Seeds {
                         .map(|(key, r)| {
                             // Node signatures are checked as r‖s like charon does; the
                             // recovery byte (last two digits) is deliberately not covered.
-                            let end = if key == "node_signatures" { r.end - 2 } else { r.end };
+                            let end = if key == "node_signatures" {
+                                r.end - 2
+                            } else {
+                                r.end
+                            };
                             r.start + 2..end
                         })
                         .filter(|r| !r.is_empty())

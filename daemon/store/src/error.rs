@@ -97,6 +97,38 @@ pub enum Error {
         /// The OS error.
         source: io::Error,
     },
+    /// The daemon's state database failed (sled). It is rebuilt from the data dir when it is
+    /// corrupt; this error is for what rebuilding cannot fix.
+    #[error("{op} the state database {}: {source}", path.display())]
+    StateDb {
+        /// What we were doing ("opening", "writing", "flushing", …).
+        op: &'static str,
+        /// The database directory.
+        path: PathBuf,
+        /// sled's error.
+        source: sled::Error,
+    },
+    /// A value in the state database does not decode (damaged, or written by a newer dkgd).
+    #[error("the {what} in the state database {} cannot be read: {why}", path.display())]
+    StateDecode {
+        /// The database directory.
+        path: PathBuf,
+        /// Which value ("record", "history event").
+        what: &'static str,
+        /// The decoder's complaint.
+        why: String,
+    },
+    /// A freshly created state database is unusable as well (disk or file system trouble).
+    #[error(
+        "the state database {} is unusable even after rebuilding it: {why}; check the disk",
+        path.display()
+    )]
+    StateDbUnusable {
+        /// The database directory.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
     /// A bug in dkgd: please report it.
     #[error("internal error (a bug in dkgd, please report it): {0}")]
     Internal(&'static str),

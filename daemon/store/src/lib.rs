@@ -16,6 +16,9 @@
 //!            └─ create_key() ──▶ atomic::create_new temp → fsync → rename(no-replace) → fsync dir
 //! ```
 //!
+//! The daemon's state database ([`state`], sled 0.34.7) is the one place that is not a plain
+//! file: it holds history only and is rebuilt from the data dir when unreadable.
+//!
 //! Formats: `shared/spec/formats.md §5.1` (key file and charon's lock file).
 
 pub mod atomic;
@@ -24,6 +27,7 @@ pub mod datadir;
 pub mod error;
 pub mod keyfile;
 pub mod lock;
+pub mod state;
 mod timestamp;
 
 pub use datadir::DataDir;

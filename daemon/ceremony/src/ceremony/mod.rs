@@ -35,7 +35,7 @@ use crate::steps::dkg::DkgStep;
 use crate::steps::lock::LockStep;
 use crate::steps::nodesigs::NodeSigStep;
 use crate::steps::{commit, connect, registrations, Core, Inbox};
-use crate::sync::{SyncConfig, SyncEvent, SyncNode};
+use crate::sync::{Side, SyncConfig, SyncEvent, SyncNode};
 use crate::wire::proto::ParSigExMsg;
 use crate::wire::{decode, Instant, Profile};
 
@@ -182,10 +182,18 @@ impl Ceremony {
         stream: Stream,
         body: &[u8],
     ) {
+        let p = self.core.profile;
         if self.stopped {
+            // After an abort our sync server still answers, with the reason (see
+            // `SyncNode::abort`), while the driver lingers; nothing else is processed.
+            if protocol == p.sync_protocol && stream.sync_side() == Side::Server {
+                self.sync.handle_frame(now, from, Side::Server, body);
+                while let Some(t) = self.sync.poll_transmit() {
+                    self.core.out.push_back(Outgoing::Sync(t));
+                }
+            }
             return;
         }
-        let p = self.core.profile;
         if protocol == p.sync_protocol {
             self.sync.handle_frame(now, from, stream.sync_side(), body);
         } else if protocol == p.bcast_sig_protocol {
@@ -347,6 +355,7 @@ impl Ceremony {
 
     fn abort(&mut self, e: CeremonyError) {
         if !self.stopped {
+            self.sync.abort(e.to_string());
             self.stopped = true;
             self.deadline = None;
             self.core.events.push_back(Event::Aborted(e));

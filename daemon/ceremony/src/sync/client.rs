@@ -250,6 +250,10 @@ impl SyncNode {
                 reason: peer_text(&resp.error),
             });
         }
+        // A valid answer proves the peer is alive, whatever its own client does.
+        if let Some(t) = self.lost_since.get_mut(peer.as_usize()) {
+            *t = None;
+        }
         if let Some(c) = self.client_mut(peer) {
             c.rtt = Some(now.saturating_duration_since(sent));
             c.state = State::Open {

@@ -23,6 +23,11 @@ pub struct SyncTimers {
     pub response_timeout: Duration,
     /// Bound on the whole shutdown handshake (charon: 2 min).
     pub shutdown_timeout: Duration,
+    /// Once every peer has connected, a peer whose stream to our server closes and that
+    /// neither reconnects nor answers our client this long is gone: the ceremony aborts
+    /// naming it (charon waits for its step timeout, then blames whoever it waited for).
+    /// Keep it above twice `response_timeout`: a hung stream is reset and healed within that.
+    pub peer_loss_timeout: Duration,
 }
 
 impl Default for SyncTimers {
@@ -33,6 +38,7 @@ impl Default for SyncTimers {
             reconnect_max: Duration::from_secs(1),
             response_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(120),
+            peer_loss_timeout: Duration::from_secs(75),
         }
     }
 }

@@ -65,6 +65,16 @@ pub enum SyncError {
         /// The last step it reported before, if any.
         last: Option<i64>,
     },
+    /// The peer's stream closed after everyone had connected and it did not come back.
+    #[error("peer {peer} disconnected at sync step {step} and did not come back within {after:?} (did its process stop?)")]
+    PeerLost {
+        /// The peer.
+        peer: PeerIdx,
+        /// Our sync step.
+        step: u64,
+        /// How long we waited.
+        after: Duration,
+    },
     /// While we wait at `step`, the peer reports `step + 2` or more.
     #[error("peer {peer} is at sync step {peer_step} while we wait at step {step}")]
     PeerTooFarAhead {
@@ -103,7 +113,8 @@ impl SyncError {
             | SyncError::DefinitionMismatch { peer, .. }
             | SyncError::PeerRejected { peer, .. }
             | SyncError::PeerRestarted { peer, .. }
-            | SyncError::PeerTooFarAhead { peer, .. } => Some(*peer),
+            | SyncError::PeerTooFarAhead { peer, .. }
+            | SyncError::PeerLost { peer, .. } => Some(*peer),
             SyncError::ShutdownTimedOut { missing, .. } => missing.first().copied(),
             SyncError::UnknownPeer { .. } => None,
         }
@@ -117,6 +128,7 @@ impl SyncError {
             | SyncError::PeerRejected { step, .. }
             | SyncError::PeerRestarted { step, .. }
             | SyncError::PeerTooFarAhead { step, .. }
+            | SyncError::PeerLost { step, .. }
             | SyncError::ShutdownTimedOut { step, .. } => Some(*step),
             SyncError::UnknownPeer { .. } => None,
         }

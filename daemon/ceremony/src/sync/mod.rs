@@ -165,6 +165,10 @@ pub struct SyncNode {
     all_connected: bool,
     shutdown: Shutdown,
     failed: Option<SyncError>,
+    /// Why this node aborts, told to every peer whose client writes to us afterwards.
+    aborted: Option<String>,
+    /// Per operator: since when its stream to our server is closed (after all connected).
+    lost_since: Vec<Option<Instant>>,
     transmits: VecDeque<SyncTransmit>,
     events: VecDeque<SyncEvent>,
 }
@@ -189,11 +193,22 @@ impl SyncNode {
             all_connected: false,
             shutdown: Shutdown::Running,
             failed: None,
+            aborted: None,
+            lost_since: vec![None; n],
             transmits: VecDeque::new(),
             events: VecDeque::new(),
         };
         sync.handle_timeout(now);
         sync
+    }
+
+    /// The ceremony aborts for `reason`: from now on our server answers every peer's sync
+    /// message with `aborted: <reason>` in charon's `error` field, so peers fail at once
+    /// with the cause instead of timing out (a charon peer treats it as a fatal error too).
+    pub fn abort(&mut self, reason: String) {
+        if self.aborted.is_none() {
+            self.aborted = Some(reason);
+        }
     }
 
     /// The libp2p protocol of sync streams (`/charon/dkg/sync/1.0.0/`).
@@ -287,11 +302,13 @@ impl SyncNode {
             }
             Shutdown::Running | Shutdown::Done => None,
         };
+        let loss = self.cfg.timers.peer_loss_timeout;
         self.clients
             .iter()
             .flatten()
             .filter_map(|c| c.deadline(&self.cfg.timers))
             .chain(shutdown)
+            .chain(self.lost_since.iter().flatten().map(|t| *t + loss))
             .min()
     }
 
@@ -302,6 +319,21 @@ impl SyncNode {
         }
         for peer in self.other_peers() {
             self.client_timeout(now, peer);
+        }
+        let loss = self.cfg.timers.peer_loss_timeout;
+        let gone = self.other_peers().find(|p| {
+            self.lost_since
+                .get(p.as_usize())
+                .copied()
+                .flatten()
+                .is_some_and(|t| t + loss <= now)
+        });
+        if let Some(peer) = gone {
+            return self.fail(SyncError::PeerLost {
+                peer,
+                step: self.step,
+                after: loss,
+            });
         }
         let (ready_step, deadline) = match self.shutdown {
             Shutdown::AwaitReady { step, deadline } => (Some(step), deadline),
@@ -355,6 +387,11 @@ impl SyncNode {
                 if let Some(s) = self.server_mut(peer) {
                     s.connected = false;
                 }
+                if self.all_connected && self.shutdown == Shutdown::Running {
+                    if let Some(t) = self.lost_since.get_mut(peer.as_usize()) {
+                        t.get_or_insert(now);
+                    }
+                }
                 self.events
                     .push_back(SyncEvent::PeerDisconnected { peer, side });
             }
@@ -398,6 +435,7 @@ impl SyncNode {
     }
 
     fn fail(&mut self, e: SyncError) {
+        self.abort(e.to_string());
         if self.failed.is_none() {
             self.failed = Some(e.clone());
             self.events.push_back(SyncEvent::Failed(e));

@@ -69,11 +69,19 @@ impl SyncNode {
             }
             Ok(()) => {
                 self.mark_connected(peer);
+                if let Some(t) = self.lost_since.get_mut(peer.as_usize()) {
+                    *t = None;
+                }
                 if let Err(e) = self.update_step(peer, msg.step) {
                     resp.error = e.to_string();
                     self.fail(e);
                     close = true;
                 }
+            }
+        }
+        if resp.error.is_empty() {
+            if let Some(reason) = &self.aborted {
+                resp.error = format!("aborted: {reason}");
             }
         }
         self.transmits.push_back(SyncTransmit::Write {

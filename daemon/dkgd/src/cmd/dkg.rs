@@ -15,8 +15,8 @@ use dkgd_crypto::keystore::KdfStrength;
 use dkgd_formats::definition::Definition;
 use dkgd_formats::enr::PeerId;
 use dkgd_node::driver::{self, CommitFn, DriverError};
-use dkgd_node::run::progress::{ProgressEvent, COMMIT_STEP};
 use dkgd_node::harden;
+use dkgd_node::run::progress::{ProgressEvent, COMMIT_STEP};
 use dkgd_p2p::{Host, HostConfig, HostEvent, Multiaddr, RelaySpec};
 use dkgd_store::commit;
 use dkgd_store::DataDir;
@@ -57,10 +57,20 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
     super::harden_process()?;
     let dir: PathBuf = args.data_dir.clone();
     let data_dir = DataDir::open_or_create(&dir).map_err(|e| store_failure(e, &dir))?;
-    commit::preflight(&dir).map_err(|e| store_failure(e, &dir))?;
     let mut lock = data_dir
         .lock_key("dkgd dkg")
         .map_err(|e| store_failure(e, &dir))?;
+    // Under the key lock. A commit interrupted by a crash: publish it if it was sealed, else set it aside
+    // (never deleted: it holds key shares).
+    match commit::recover(&dir) {
+        Ok(Some(aside)) => tracing::warn!(
+            path = %aside.display(),
+            "an interrupted artifact commit was set aside (not used; remove it once you no longer need it)"
+        ),
+        Ok(None) => {}
+        Err(e) => return Err(store_failure(e, &dir)),
+    }
+    commit::preflight(&dir).map_err(|e| store_failure(e, &dir))?;
     let key = Arc::new(lock.read_key().map_err(|e| store_failure(e, &dir))?);
     let _ = harden::lock_in_memory(&*key, "identity key");
 
@@ -70,7 +80,25 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
         .map_err(|e| usage(anyhow!("{}: {e}", args.definition.display())))?;
     let peers = dkgd_p2p::cluster_peers(&definition)
         .map_err(|e| usage(anyhow!("{}: {e}", args.definition.display())))?;
-    let profile = Profile::for_definition(&definition);
+    let profile = match &args.compat {
+        None => Profile::for_definition(&definition),
+        Some(name) => Profile::by_name(name).ok_or_else(|| {
+            usage(anyhow!(
+                "--compat {name:?}: unknown charon version (known: v1.7 to v1.11)"
+            ))
+        })?,
+    };
+    if !profile.accepts_definition(definition.version) {
+        return Err(usage(anyhow!(
+            "charon {} does not accept a {} definition; choose another --compat",
+            profile.sync_version,
+            definition.version.as_str()
+        )));
+    }
+    let step_timeout = args.timeout_secs.map_or_else(
+        || default_step_timeout(peers.len(), definition.num_validators),
+        Duration::from_secs,
+    );
     let plan = Plan::new(definition, &key.public_key())
         .map_err(|e| usage(anyhow!("{}: {e}", args.definition.display())))?;
     let kdf = if args.insecure_keystores {
@@ -79,6 +107,14 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
         KdfStrength::Standard
     };
     let mut cfg = CeremonyConfig::new(kdf);
+    cfg.step_timeout = step_timeout;
+    cfg.sync_timers.peer_loss_timeout = Duration::from_secs(args.peer_loss_timeout_secs);
+    tracing::info!(
+        profile = profile.sync_version,
+        step_timeout_s = step_timeout.as_secs(),
+        operators = peers.len(),
+        "ceremony settings"
+    );
     cfg.unix_time_at_origin = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -121,12 +157,19 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
                 tracing::debug!(event = ?e, "p2p");
                 let changed = match e {
                     HostEvent::Connected { peer, .. } => connected.insert(peer),
-                    HostEvent::Disconnected { peer, connections: 0, .. } => connected.remove(&peer),
+                    HostEvent::Disconnected {
+                        peer,
+                        connections: 0,
+                        ..
+                    } => connected.remove(&peer),
                     _ => false,
                 };
                 if changed {
                     let peers = u32::try_from(connected.len()).unwrap_or(u32::MAX);
-                    progress.emit(&ProgressEvent::Connected { peers, total: total_peers });
+                    progress.emit(&ProgressEvent::Connected {
+                        peers,
+                        total: total_peers,
+                    });
                 }
             }
         });
@@ -188,6 +231,18 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
             format!("run `dkgd verify {}` for details", dir.display()),
         ))
     }
+}
+
+/// The default bound on each step: 60 s, growing by 150 ms per operator × validator above
+/// 200 (the FROST and signing work of a step grows with both; a Pi is ~4× slower than the
+/// machines the figures in the README were taken on).
+fn default_step_timeout(operators: usize, validators: u64) -> Duration {
+    let work = u64::try_from(operators)
+        .unwrap_or(u64::MAX)
+        .saturating_mul(validators);
+    Duration::from_secs(60)
+        + Duration::from_millis(150)
+            .saturating_mul(u32::try_from(work.saturating_sub(200)).unwrap_or(u32::MAX))
 }
 
 /// `--progress-json`: one [`ProgressEvent`] per stdout line for a supervising `dkgd run`.

@@ -1,9 +1,12 @@
 //! One module per subcommand; [`dispatch`] routes the parsed command line.
 
+mod create;
 mod demo;
 mod dkg;
 mod enr;
 mod relay;
+pub(crate) mod run;
+mod status;
 mod verify;
 
 use crate::cli::Command;
@@ -15,7 +18,7 @@ use crate::exit::{Code, Failure};
 pub(crate) fn dispatch(command: Command) -> Result<Code, Failure> {
     if matches!(
         command,
-        Command::Verify(_) | Command::Demo(_) | Command::Dkg(_)
+        Command::Verify(_) | Command::Demo(_) | Command::Dkg(_) | Command::Run(_)
     ) {
         let started = std::time::Instant::now();
         dkgd_crypto::selftest::run().map_err(|e| {
@@ -34,8 +37,11 @@ pub(crate) fn dispatch(command: Command) -> Result<Code, Failure> {
         Command::Verify(args) => verify::run(&args),
         Command::Enr(args) => enr::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Create(args) => create::run(&args),
         Command::Relay(args) => relay::run(&args),
         Command::Dkg(args) => dkg::run(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Status(args) => status::run(&args),
     }
 }
 

@@ -29,6 +29,8 @@ pub struct Cluster {
     pub keys: Vec<K1SecretKey>,
     pub definition: PathBuf,
     pub validators: u64,
+    /// Arguments every node gets in addition.
+    pub extra_args: Vec<String>,
 }
 
 impl Cluster {
@@ -55,6 +57,7 @@ impl Cluster {
             keys,
             definition: PathBuf::new(),
             validators,
+            extra_args: Vec::new(),
         };
         cluster.definition = cluster.write_definition("cluster-definition.json", "test", version);
         cluster
@@ -87,6 +90,18 @@ impl Cluster {
     /// Starts every node; node i reads `defs[i]`; `runners[i]`, when present and non-empty,
     /// is a command prefix for node i (e.g. qemu-aarch64 and an aarch64 binary).
     pub fn start_with(&self, net: Net, defs: &[PathBuf], runners: &[Vec<String>]) -> Nodes {
+        self.start_with_args(net, defs, runners, usize::MAX, &[])
+    }
+
+    /// As [`Cluster::start_with`]; node `odd` also gets `odd_args`.
+    pub fn start_with_args(
+        &self,
+        net: Net,
+        defs: &[PathBuf],
+        runners: &[Vec<String>],
+        odd: usize,
+        odd_args: &[&str],
+    ) -> Nodes {
         let n = self.dirs.len();
         let relay = (net == Net::Relay).then(|| {
             let relay = Spawned::new(&[
@@ -98,7 +113,8 @@ impl Cluster {
                 "--data-dir",
                 s(&self.root.path().join("relay")),
             ]);
-            let url = relay.wait_line("relay http=", Duration::from_secs(20))["relay http=".len()..]
+            let url = relay.wait_line("relay http=", Duration::from_secs(20))
+                ["relay http=".len()..]
                 .to_owned();
             (relay, url)
         });
@@ -114,6 +130,10 @@ impl Cluster {
                 "--insecure-keystores".to_owned(),
                 "--progress-json".to_owned(),
             ];
+            args.extend(self.extra_args.iter().cloned());
+            if i == odd {
+                args.extend(odd_args.iter().map(|a| (*a).to_owned()));
+            }
             match &relay {
                 Some((_, url)) => args.extend(["--relay".to_owned(), url.clone()]),
                 None => {
@@ -121,7 +141,11 @@ impl Cluster {
                     args.push(format!("/ip4/127.0.0.1/tcp/{}", ports[i]));
                     for j in (0..n).filter(|&j| j != i) {
                         args.push("--peer-addr".to_owned());
-                        args.push(format!("{}=/ip4/127.0.0.1/tcp/{}", self.peer_id(j), ports[j]));
+                        args.push(format!(
+                            "{}=/ip4/127.0.0.1/tcp/{}",
+                            self.peer_id(j),
+                            ports[j]
+                        ));
                     }
                 }
             }

@@ -55,6 +55,9 @@ pub enum Report {
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the driver lets queued writes drain after `Done` before it returns.
 const DRAIN: Duration = Duration::from_millis(500);
+/// How long an aborted ceremony keeps answering peers' sync messages with its reason (they
+/// ping every 100 ms), so every peer fails at once naming the cause.
+const ABORT_LINGER: Duration = Duration::from_millis(1500);
 
 /// Why [`run`] failed.
 #[derive(Debug, thiserror::Error)]
@@ -267,6 +270,9 @@ pub async fn run(
             }
         }
         if let Some(r) = finished {
+            if r.is_err() {
+                linger(&mut ceremony, &mut rx, &servers, now).await;
+            }
             break r;
         }
         // Then wait for the next input or deadline.
@@ -327,6 +333,46 @@ pub async fn run(
         a.abort();
     }
     result
+}
+
+/// After an abort: answers peers' sync messages (with the abort reason) for
+/// [`ABORT_LINGER`], then returns.
+async fn linger(
+    ceremony: &mut Ceremony,
+    rx: &mut mpsc::UnboundedReceiver<Input>,
+    servers: &HashMap<PeerIdx, mpsc::UnboundedSender<Write>>,
+    now: impl Fn() -> dkgd_ceremony::wire::Instant,
+) {
+    let end = tokio::time::Instant::now() + ABORT_LINGER;
+    let mut servers = servers.clone();
+    loop {
+        while let Some(out) = ceremony.poll_transmit() {
+            if let Outgoing::Sync(SyncTransmit::Write {
+                to,
+                side: Side::Server,
+                frame,
+            }) = out
+            {
+                if let Some(w) = servers.get(&to) {
+                    let _ = w.send(Write::Frame(frame));
+                }
+            }
+        }
+        let input = tokio::select! {
+            i = rx.recv() => i,
+            () = tokio::time::sleep_until(end) => return,
+        };
+        match input {
+            Some(Input::InboundSync(peer, w)) => {
+                servers.insert(peer, w);
+            }
+            Some(Input::Frame(peer, protocol, stream, body)) => {
+                ceremony.handle_frame(now(), peer, protocol, stream, &body);
+            }
+            Some(_) => {}
+            None => return,
+        }
+    }
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

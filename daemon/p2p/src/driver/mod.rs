@@ -86,7 +86,11 @@ pub(crate) async fn start(keypair: Keypair, config: &HostConfig) -> Result<Start
         gate,
         &config.user_agent,
         config.idle_connection_timeout,
-        config.protocols.iter().map(crate::Protocol::stream_protocol).collect(),
+        config
+            .protocols
+            .iter()
+            .map(crate::Protocol::stream_protocol)
+            .collect(),
     )
     .inspect_err(|_| abort_all(&resolvers))?;
     let listen = bind(&mut swarm, &config.listen)

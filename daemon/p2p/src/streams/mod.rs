@@ -67,7 +67,8 @@ struct Shared {
 impl Shared {
     fn lock(this: &Mutex<Self>) -> MutexGuard<'_, Self> {
         // A panic while holding this lock cannot leave it inconsistent (single inserts).
-        this.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        this.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn protocols(&self) -> Vec<StreamProtocol> {

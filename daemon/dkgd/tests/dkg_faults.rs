@@ -1,0 +1,234 @@
+//! `dkgd dkg` when things go wrong (issue 5): a node with another definition or another
+//! wire profile, a node SIGKILLed in each step, and data dirs that already hold artifacts.
+//! Real processes on 127.0.0.1; one cluster at a time (CPU-bound, two CI cores).
+
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+mod support;
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use support::cluster::{wait_for_line, Cluster, Net};
+use support::{run, s, snapshot};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Every node's stderr must name `needle` (a peer ID or a step).
+fn assert_all_name(cluster: &Cluster, nodes: &[usize], needle: &str) {
+    for &i in nodes {
+        let log = std::fs::read_to_string(cluster.log(i)).unwrap();
+        assert!(
+            log.contains(needle),
+            "node {i}'s log does not name {needle:?}:\n{}",
+            cluster.logs()
+        );
+    }
+}
+
+#[test]
+fn a_node_with_another_definition_makes_every_node_fail_fast() {
+    let _g = one_at_a_time();
+    let cluster = Cluster::new(4, 1);
+    let other = cluster.write_definition(
+        "other-definition.json",
+        "another cluster",
+        dkgd_formats::definition::Version::V1_10,
+    );
+    let mut defs = vec![cluster.definition.clone(); 4];
+    defs[3] = other;
+    let started = Instant::now();
+    let mut nodes = cluster.start_with(Net::Direct, &defs, &[]);
+    let codes = nodes.wait(Duration::from_secs(60));
+    let took = started.elapsed();
+    assert!(
+        codes.iter().all(|c| c.is_some_and(|c| c != 0)),
+        "exit codes {codes:?}\n{}",
+        cluster.logs()
+    );
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    // The honest nodes name the odd one out.
+    assert_all_name(&cluster, &[0, 1, 2], &cluster.peer_id(3));
+    cluster.assert_nothing_written();
+}
+
+/// Each data dir holds either nothing but its key or a complete data dir that verifies.
+/// Only the killed node may keep a staging dir (`.dkgd-staging`, never read as artifacts;
+/// the next `dkgd dkg` there publishes it if sealed, else sets it aside).
+fn assert_complete_or_nothing(cluster: &Cluster, killed: usize) {
+    for (i, d) in cluster.dirs.iter().enumerate() {
+        assert!(
+            i == killed || !d.join(".dkgd-staging").exists(),
+            "{} kept a staging dir",
+            d.display()
+        );
+        let artifacts: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n != support::KEY && n != support::LOCK && n != ".dkgd-staging")
+            .collect();
+        if !artifacts.is_empty() {
+            run(&["verify", s(d)]).expect_code(0);
+        }
+    }
+}
+
+/// Kills node 3 when its progress shows `step`; the others must fail naming it, within the
+/// peer-loss bound, and leave complete-or-nothing data dirs. Before the artifacts can exist
+/// (`rerun`), nothing is written anywhere and a second run of all four nodes succeeds.
+fn killed_in(step: &str, rerun: bool) {
+    let _g = one_at_a_time();
+    let mut cluster = Cluster::new(4, 1);
+    cluster.extra_args = vec!["--peer-loss-timeout".into(), "5".into()];
+    let mut nodes = cluster.start(Net::Direct);
+    let marker = format!("\"step\":\"{step}");
+    assert!(
+        wait_for_line(&cluster.progress_file(3), &marker, Duration::from_secs(60)),
+        "node 3 never reached {step}\n{}",
+        cluster.logs()
+    );
+    let killed = Instant::now();
+    nodes.kill(3);
+    let codes = nodes.wait(Duration::from_secs(60));
+    eprintln!(
+        "killed in {step}: survivors done {:?} later",
+        killed.elapsed()
+    );
+    assert!(
+        codes[..3].iter().all(|c| c.is_some_and(|c| c != 0)),
+        "exit codes {codes:?}\n{}",
+        cluster.logs()
+    );
+    // 5 s peer-loss bound + the 1.5 s abort linger + process start-up slack.
+    assert!(
+        killed.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        killed.elapsed()
+    );
+    let id = cluster.peer_id(3);
+    for i in 0..3 {
+        let log = std::fs::read_to_string(cluster.log(i)).unwrap();
+        assert!(
+            log.contains(&id) || log.contains("peer 3 "),
+            "node {i} does not name node 3:\n{}",
+            cluster.logs()
+        );
+    }
+    assert_complete_or_nothing(&cluster, 3);
+    if rerun {
+        cluster.assert_nothing_written();
+        let mut again = cluster.start(Net::Direct);
+        let codes = again.wait(Duration::from_secs(120));
+        assert!(
+            codes.iter().all(|c| *c == Some(0)),
+            "re-run exit codes {codes:?}\n{}",
+            cluster.logs()
+        );
+        cluster.assert_complete();
+    }
+}
+
+#[test]
+fn killed_in_step_1_dkg() {
+    killed_in("1 (dkg)", true);
+}
+
+#[test]
+fn killed_in_step_2_deposits() {
+    killed_in("2 (deposit data)", true);
+}
+
+#[test]
+fn killed_in_step_3_registrations() {
+    killed_in("3 (builder registrations)", true);
+}
+
+#[test]
+fn killed_in_step_4_lock_hash() {
+    killed_in("4 (lock hash)", true);
+}
+
+#[test]
+fn killed_in_step_5_node_signatures() {
+    killed_in("5 (node signatures)", true);
+}
+
+#[test]
+fn killed_in_step_6_verify() {
+    killed_in("6 (verify and write)", false);
+}
+
+#[test]
+fn killed_while_committing() {
+    killed_in("commit", false);
+}
+
+#[test]
+fn killed_in_step_7_post_write_barrier() {
+    killed_in("7 (post-write barrier)", false);
+}
+
+#[test]
+fn a_node_with_another_wire_profile_makes_every_node_fail_fast() {
+    let _g = one_at_a_time();
+    let cluster = Cluster::new(4, 1);
+    let defs = vec![cluster.definition.clone(); 4];
+    let runners: Vec<Vec<String>> = Vec::new();
+    // Node 3 speaks charon v1.9's sync version; the others the v1.10 default.
+    let mut nodes = cluster.start_with_args(Net::Direct, &defs, &runners, 3, &["--compat", "v1.9"]);
+    let codes = nodes.wait(Duration::from_secs(60));
+    assert!(
+        codes.iter().all(|c| c.is_some_and(|c| c != 0)),
+        "exit codes {codes:?}\n{}",
+        cluster.logs()
+    );
+    for i in 0..3 {
+        let log = std::fs::read_to_string(cluster.log(i)).unwrap();
+        assert!(
+            log.contains("v1.9"),
+            "node {i} does not name the version:\n{}",
+            cluster.logs()
+        );
+    }
+    cluster.assert_nothing_written();
+}
+
+#[test]
+fn existing_artifacts_are_refused_at_preflight_and_left_untouched() {
+    let _g = one_at_a_time();
+    let cluster = Cluster::new(4, 1);
+    // Node 1 already holds a lock, node 2 a validator_keys dir.
+    std::fs::write(cluster.dirs[1].join("cluster-lock.json"), b"{}").unwrap();
+    std::fs::create_dir(cluster.dirs[2].join("validator_keys")).unwrap();
+    std::fs::write(
+        cluster.dirs[2].join("validator_keys/keystore-0.json"),
+        b"{}",
+    )
+    .unwrap();
+    let before: Vec<_> = cluster.dirs.iter().map(|d| snapshot(d)).collect();
+    for i in [1, 2] {
+        let out = run(&[
+            "dkg",
+            "--definition",
+            s(&cluster.definition),
+            "--data-dir",
+            s(&cluster.dirs[i]),
+            "--insecure-keystores",
+        ]);
+        out.expect_code(2);
+        assert!(
+            out.stderr.contains("already holds ceremony artifacts"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(
+            snapshot(&cluster.dirs[i]),
+            before[i],
+            "node {i}'s dir changed"
+        );
+    }
+}

@@ -1,0 +1,379 @@
+//! The loop itself (see the module docs of [`super`]).
+
+use super::child::{CeremonyEvent, CeremonyHandle, CeremonySpec};
+use super::definition::{self, Accepted, FileStamp, DEFINITION_FILE};
+use super::identity::{self, PublicIdentity};
+use super::progress::ProgressEvent;
+use super::{snapshot, startup, Hooks, RunError};
+use crate::config::Config;
+use crate::lifecycle::{Action, Input, Lifecycle, State, UnixMs};
+use crate::notify::Notifier;
+use crate::status::{ServerConfig, Snapshot, StatusServer};
+use dkgd_store::state::{HistoryEvent, RunLock, StateStore};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
+
+/// How often the inbox is looked at while awaiting a definition.
+const INBOX_POLL: Duration = Duration::from_secs(2);
+/// Longest a stopping daemon waits for its ceremony child (a commit plus SIGKILL grace).
+const STOP_WAIT: Duration = Duration::from_secs(150);
+
+pub(super) struct Shell {
+    cfg: Config,
+    hooks: Hooks,
+    lc: Lifecycle,
+    store: Arc<StateStore>,
+    _run_lock: RunLock,
+    server: Arc<StatusServer>,
+    tx: watch::Sender<Arc<Snapshot>>,
+    started: Instant,
+    notifier: Notifier,
+    identity: Option<PublicIdentity>,
+    definition: Option<Accepted>,
+    child: Option<CeremonyHandle>,
+    retry_at: Option<UnixMs>,
+    refused: HashMap<PathBuf, FileStamp>,
+    logged: (String, Option<String>),
+}
+
+fn now() -> UnixMs {
+    let ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    UnixMs(u64::try_from(ms).unwrap_or(u64::MAX))
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    tokio::task::spawn_blocking(f).await.ok()
+}
+
+impl Shell {
+    /// Start-up checks, the state database, the status socket; then `READY=1`.
+    pub(super) async fn start(cfg: Config, hooks: Hooks) -> Result<Self, RunError> {
+        let started = Instant::now();
+        let (c, v) = (cfg.clone(), Arc::clone(&hooks.verify));
+        let s = blocking(move || startup::prepare(&c, &v))
+            .await
+            .ok_or(RunError::Internal)??;
+        let mut lc = Lifecycle::new(cfg.backoff);
+        lc.handle(
+            now(),
+            Input::Started {
+                facts: s.facts,
+                record: s.record,
+            },
+        );
+        let mut refused = HashMap::new();
+        if let Some((file, reason)) = s.refused {
+            tracing::warn!(file = %file, reason = %reason, "refused the cluster definition in the data dir");
+            let path = cfg.data_dir.join(DEFINITION_FILE);
+            if let Some(stamp) = definition::stamp(&path) {
+                refused.insert(path, stamp);
+            }
+            lc.handle(now(), Input::DefinitionRejected { file, reason });
+        }
+        let server = StatusServer::bind(ServerConfig::new(
+            cfg.socket.clone(),
+            cfg.socket_group.clone(),
+        ))?;
+        let placeholder = Snapshot {
+            status: snapshot::status(&lc, None, None),
+            started,
+        };
+        let (tx, rx) = watch::channel(Arc::new(placeholder));
+        let server = Arc::new(server);
+        let serving = Arc::clone(&server);
+        tokio::spawn(async move { serving.serve(rx).await });
+        let mut shell = Self {
+            cfg,
+            hooks,
+            lc,
+            store: Arc::new(s.store),
+            _run_lock: s.run_lock,
+            server,
+            tx,
+            started,
+            notifier: Notifier::from_env(),
+            identity: s.identity,
+            definition: s.definition,
+            child: None,
+            retry_at: None,
+            refused,
+            logged: (String::new(), None),
+        };
+        shell.apply_actions().await;
+        let line = snapshot::status_line(&shell.tx.borrow().status);
+        shell.notifier.ready(&line);
+        tracing::info!(socket = %shell.server.path().display(), dkgd_state = %shell.lc.state().name(), "dkgd run ready");
+        Ok(shell)
+    }
+
+    /// The main loop, until a shutdown signal.
+    pub(super) async fn run(mut self) -> Result<(), RunError> {
+        let mut term = signal(SignalKind::terminate()).map_err(|_| RunError::Internal)?;
+        let mut int = signal(SignalKind::interrupt()).map_err(|_| RunError::Internal)?;
+        let mut inbox = tokio::time::interval(INBOX_POLL);
+        inbox.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let wd_every = self.notifier.watchdog_interval();
+        let mut watchdog = tokio::time::interval(wd_every.unwrap_or(Duration::from_secs(3600)));
+        watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let awaiting = *self.lc.state() == State::AwaitingDefinition;
+            let retry_in = self
+                .retry_at
+                .map(|at| Duration::from_millis(at.millis_since(now())));
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                _ = watchdog.tick(), if wd_every.is_some() => self.notifier.watchdog(),
+                _ = inbox.tick(), if awaiting => self.poll_definition().await,
+                () = tokio::time::sleep(retry_in.unwrap_or_default()), if retry_in.is_some() => {
+                    self.retry_at = None;
+                    self.lc.handle(now(), Input::Timer);
+                }
+                ev = next_event(&mut self.child), if self.child.is_some() => self.on_child(ev).await,
+            }
+            self.apply_actions().await;
+        }
+        self.shutdown(&mut watchdog, wd_every.is_some()).await;
+        Ok(())
+    }
+
+    async fn shutdown(&mut self, watchdog: &mut tokio::time::Interval, wd: bool) {
+        self.notifier.stopping();
+        tracing::info!(dkgd_state = %self.lc.state().name(), "stopping");
+        if let Some(child) = &mut self.child {
+            let _ = child.stop.send(true);
+            let deadline = tokio::time::sleep(STOP_WAIT);
+            tokio::pin!(deadline);
+            loop {
+                tokio::select! {
+                    ev = child.events.recv() => match ev {
+                        Some(CeremonyEvent::Exited(r)) => {
+                            tracing::info!(outcome = ?r, "ceremony child stopped");
+                            break;
+                        }
+                        Some(_) => {}
+                        None => break,
+                    },
+                    _ = watchdog.tick(), if wd => self.notifier.watchdog(),
+                    () = &mut deadline => {
+                        tracing::warn!("the ceremony child did not stop in time");
+                        break;
+                    }
+                }
+            }
+        }
+        self.child = None;
+        let store = Arc::clone(&self.store);
+        let event = HistoryEvent {
+            at_unix_ms: now().0,
+            kind: "stopped".into(),
+            detail: "clean shutdown".into(),
+        };
+        blocking(move || store.append_history(&event)).await;
+    }
+
+    /// Carries out everything the lifecycle asked for (which may produce further inputs).
+    async fn apply_actions(&mut self) {
+        while let Some(action) = self.lc.poll_action() {
+            match action {
+                Action::CreateKey => {
+                    let dir = self.cfg.data_dir.clone();
+                    let input = match blocking(move || identity::create_key(&dir)).await {
+                        Some(Ok(id)) => {
+                            self.identity = Some(id);
+                            Input::KeyCreated
+                        }
+                        Some(Err(e)) => Input::KeyFailed {
+                            reason: e.to_string(),
+                        },
+                        None => Input::KeyFailed {
+                            reason: "the key creation task failed".into(),
+                        },
+                    };
+                    self.lc.handle(now(), input);
+                }
+                Action::StartCeremony { attempt } => self.start_ceremony(attempt).await,
+                Action::ScheduleRetry(at) => self.retry_at = Some(at),
+                Action::Persist(record) => {
+                    let store = Arc::clone(&self.store);
+                    if let Some(Err(e)) = blocking(move || store.save(&record)).await {
+                        tracing::warn!(error = %e, "cannot save the daemon state (the data dir still holds it)");
+                    }
+                }
+                Action::History(event) => {
+                    let store = Arc::clone(&self.store);
+                    if let Some(Err(e)) = blocking(move || store.append_history(&event)).await {
+                        tracing::warn!(error = %e, "cannot append to the daemon history");
+                    }
+                }
+                Action::StateChanged => self.publish(),
+            }
+        }
+    }
+
+    fn publish(&mut self) {
+        let status = snapshot::status(&self.lc, self.identity.as_ref(), self.definition.as_ref());
+        let line = snapshot::status_line(&status);
+        let key = (status.state.clone(), status.step.clone());
+        if key != self.logged {
+            self.logged = key;
+            match self.lc.state() {
+                State::Failed { reason, .. } => {
+                    tracing::warn!(dkgd_state = %status.state, next_retry = ?status.next_retry, reason = %reason, "{line}")
+                }
+                _ => tracing::info!(dkgd_state = %status.state, step = ?status.step, "{line}"),
+            }
+        }
+        self.notifier.status(&line);
+        let snap = Snapshot {
+            status,
+            started: self.started,
+        };
+        self.tx.send_replace(Arc::new(snap));
+    }
+
+    async fn start_ceremony(&mut self, attempt: u32) {
+        // Artifacts already there (a child that finished before a crash): never run again.
+        let (dir, verify) = (self.cfg.data_dir.clone(), Arc::clone(&self.hooks.verify));
+        if let Some(input) = blocking(move || artifacts_outcome(&dir, &verify))
+            .await
+            .flatten()
+        {
+            self.lc.handle(now(), input);
+            return;
+        }
+        let spec = CeremonySpec {
+            attempt,
+            definition: self.cfg.data_dir.join(DEFINITION_FILE),
+            data_dir: self.cfg.data_dir.clone(),
+            relays: self.cfg.relays.clone(),
+            listen: self.cfg.listen.clone(),
+            peer_addrs: self.cfg.peer_addrs.clone(),
+            insecure_keystores: self.cfg.insecure_keystores,
+        };
+        match self.hooks.runner.start(spec) {
+            Ok(h) => self.child = Some(h),
+            Err(reason) => self.lc.handle(now(), Input::CeremonyFailed { reason }),
+        }
+    }
+
+    async fn on_child(&mut self, ev: Option<CeremonyEvent>) {
+        let input = match ev {
+            Some(CeremonyEvent::Progress(ProgressEvent::Connected { peers, total })) => {
+                tracing::info!(peers, total, "peers connected");
+                Input::PeersConnected {
+                    connected: peers,
+                    total,
+                }
+            }
+            Some(CeremonyEvent::Progress(ProgressEvent::Step { step, done, total })) => {
+                Input::CeremonyProgress { step, done, total }
+            }
+            Some(CeremonyEvent::Progress(_)) => return,
+            Some(CeremonyEvent::Exited(result)) => {
+                self.child = None;
+                let (dir, verify) = (self.cfg.data_dir.clone(), Arc::clone(&self.hooks.verify));
+                let after = blocking(move || artifacts_outcome(&dir, &verify))
+                    .await
+                    .flatten();
+                match (result, after) {
+                    (_, Some(input)) => input,
+                    (Ok(()), None) => Input::CeremonyFailed {
+                        reason: "dkgd dkg exited 0 but wrote no cluster-lock.json".into(),
+                    },
+                    (Err(reason), None) => Input::CeremonyFailed { reason },
+                }
+            }
+            None => {
+                self.child = None;
+                Input::CeremonyFailed {
+                    reason: "lost contact with the ceremony process".into(),
+                }
+            }
+        };
+        self.lc.handle(now(), input);
+    }
+
+    /// Looks for a definition: the data dir's own (after first boot), then the inbox.
+    async fn poll_definition(&mut self) {
+        if self.identity.is_none() {
+            let dir = self.cfg.data_dir.clone();
+            match blocking(move || identity::read_identity(&dir)).await {
+                Some(Ok(id)) => self.identity = Some(id),
+                _ => return,
+            }
+        }
+        let Some(me) = self.identity.clone() else {
+            return;
+        };
+        let in_data_dir = self.cfg.data_dir.join(DEFINITION_FILE);
+        let inbox_file = self.cfg.inbox().join(DEFINITION_FILE);
+        let (candidate, adopt) = if in_data_dir.exists() {
+            (in_data_dir, false)
+        } else {
+            (inbox_file, true)
+        };
+        let Some(stamp) = definition::stamp(&candidate) else {
+            return;
+        };
+        if self.refused.get(&candidate) == Some(&stamp) {
+            return;
+        }
+        let data_dir = self.cfg.data_dir.clone();
+        let path = candidate.clone();
+        let result = blocking(move || {
+            let accepted = definition::check(&path, &me)?;
+            if adopt {
+                definition::adopt(&path, &data_dir)?;
+            }
+            Ok::<_, String>(accepted)
+        })
+        .await;
+        match result {
+            Some(Ok(accepted)) => {
+                tracing::info!(file = %candidate.display(), def_hash = %accepted.facts.hash, "accepted the cluster definition");
+                self.lc
+                    .handle(now(), Input::DefinitionFound(accepted.facts.clone()));
+                self.definition = Some(accepted);
+            }
+            Some(Err(reason)) => {
+                tracing::warn!(file = %candidate.display(), reason = %reason, "refused the cluster definition");
+                self.refused.insert(candidate.clone(), stamp);
+                let file = candidate.display().to_string();
+                let reason = if adopt {
+                    reason
+                } else {
+                    format!("{reason}; remove it to use the inbox instead")
+                };
+                self.lc
+                    .handle(now(), Input::DefinitionRejected { file, reason });
+            }
+            None => {}
+        }
+    }
+}
+
+/// The lifecycle input for artifacts found on disk, if there are any.
+fn artifacts_outcome(dir: &std::path::Path, verify: &super::VerifyFn) -> Option<Input> {
+    match startup::artifacts(dir, verify) {
+        crate::lifecycle::ArtifactFacts::Absent => None,
+        crate::lifecycle::ArtifactFacts::Verified { lock_hash } => {
+            Some(Input::CeremonySucceeded { lock_hash })
+        }
+        crate::lifecycle::ArtifactFacts::Invalid { why } => Some(Input::ArtifactsInvalid { why }),
+    }
+}
+
+async fn next_event(child: &mut Option<CeremonyHandle>) -> Option<CeremonyEvent> {
+    match child {
+        Some(c) => c.events.recv().await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,126 @@
+//! Builds the published [`Status`] from the lifecycle and what the shell knows.
+
+use super::definition::Accepted;
+use super::identity::PublicIdentity;
+use crate::lifecycle::{Lifecycle, State};
+use crate::status::model::{Cluster, Identity, Peers, Progress, Status, Versions, API_VERSION};
+
+/// The status document for the current lifecycle state.
+pub(super) fn status(
+    lc: &Lifecycle,
+    id: Option<&PublicIdentity>,
+    def: Option<&Accepted>,
+) -> Status {
+    let r = lc.record();
+    let (step, progress) = match lc.state() {
+        State::Ceremony { step, done, total } => (
+            Some(step.clone()),
+            Some(Progress {
+                done: *done,
+                total: *total,
+            }),
+        ),
+        _ => (None, None),
+    };
+    let next_retry_ms = match lc.state() {
+        State::Failed { retry_at, .. } => retry_at.map(|t| t.0),
+        _ => None,
+    };
+    let (connected, total) = lc.peers();
+    Status {
+        api: API_VERSION,
+        state: lc.state().name().to_owned(),
+        step,
+        progress,
+        peers: Peers {
+            connected,
+            total,
+            list: def.map(|d| d.peers.clone()).unwrap_or_default(),
+        },
+        identity: id.map(|i| Identity {
+            enr: i.enr.clone(),
+            peer_id: i.peer_id.clone(),
+        }),
+        cluster: def.map(|d| Cluster {
+            name: d.facts.name.clone(),
+            definition_hash: d.facts.hash.clone(),
+            operators: d.facts.operators,
+        }),
+        attempts: r.attempts,
+        last_error: r.last_error.clone(),
+        next_retry: next_retry_ms.map(rfc3339),
+        next_retry_unix: next_retry_ms.map(|ms| ms / 1000),
+        last_ceremony_secs: r.last_attempt_duration_ms.map(secs),
+        step_secs: r
+            .step_durations_ms
+            .iter()
+            .map(|(k, v)| (k.clone(), secs(*v)))
+            .collect(),
+        lock_hash: r.lock_hash.clone(),
+        versions: Versions {
+            dkgd: env!("CARGO_PKG_VERSION").to_owned(),
+            api: API_VERSION,
+        },
+        uptime_secs: 0,
+    }
+}
+
+/// The one-line summary for `STATUS=` and logs.
+pub(super) fn status_line(s: &Status) -> String {
+    let mut line = s.state.clone();
+    if let (Some(step), Some(p)) = (&s.step, &s.progress) {
+        line.push_str(&format!(": {step} {}/{}", p.done, p.total));
+    }
+    if matches!(s.state.as_str(), "awaiting-peers" | "ceremony") {
+        line.push_str(&format!(", peers {}/{}", s.peers.connected, s.peers.total));
+    }
+    if s.state == "failed" {
+        if let Some(e) = &s.last_error {
+            line.push_str(&format!(": {e}"));
+        }
+        if let Some(t) = &s.next_retry {
+            line.push_str(&format!(" (retry at {t})"));
+        }
+    }
+    line
+}
+
+#[allow(clippy::cast_precision_loss)] // milliseconds of a ceremony fit f64 exactly
+fn secs(ms: u64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for Unix milliseconds (UTC; proleptic Gregorian).
+pub(super) fn rfc3339(unix_ms: u64) -> String {
+    let secs = unix_ms / 1000;
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000_999), "2023-11-14T22:13:20Z");
+    }
+}

@@ -1,0 +1,127 @@
+//! `GET /metrics`: the Prometheus text exposition format (version 0.0.4) of a status.
+
+use super::model::Status;
+use crate::lifecycle::State;
+use std::fmt::Write;
+
+/// Renders `status` as Prometheus text: state as a labelled gauge, peers connected, ceremony
+/// attempts, last ceremony duration, step durations, uptime.
+pub fn render(status: &Status) -> String {
+    let mut out = String::with_capacity(1024);
+    family(
+        &mut out,
+        "dkgd_state",
+        "gauge",
+        "1 for the daemon's current lifecycle state, 0 for the others.",
+    );
+    for name in State::NAMES {
+        let v = u8::from(status.state == name);
+        let _ = writeln!(out, "dkgd_state{{state=\"{name}\"}} {v}");
+    }
+    family(
+        &mut out,
+        "dkgd_peers_connected",
+        "gauge",
+        "Cluster peers connected during the ceremony (not counting this node).",
+    );
+    let _ = writeln!(out, "dkgd_peers_connected {}", status.peers.connected);
+    family(
+        &mut out,
+        "dkgd_peers_total",
+        "gauge",
+        "Other operators in the cluster.",
+    );
+    let _ = writeln!(out, "dkgd_peers_total {}", status.peers.total);
+    family(
+        &mut out,
+        "dkgd_ceremony_attempts",
+        "gauge",
+        "Ceremony attempts started for the current cluster definition.",
+    );
+    let _ = writeln!(out, "dkgd_ceremony_attempts {}", status.attempts);
+    family(
+        &mut out,
+        "dkgd_last_ceremony_duration_seconds",
+        "gauge",
+        "Duration of the last finished ceremony attempt.",
+    );
+    let _ = writeln!(
+        out,
+        "dkgd_last_ceremony_duration_seconds {}",
+        status.last_ceremony_secs.unwrap_or(0.0)
+    );
+    family(
+        &mut out,
+        "dkgd_ceremony_step_duration_seconds",
+        "gauge",
+        "Time spent in each step of the last ceremony attempt.",
+    );
+    for (step, secs) in &status.step_secs {
+        let _ = writeln!(
+            out,
+            "dkgd_ceremony_step_duration_seconds{{step=\"{}\"}} {secs}",
+            escape(step)
+        );
+    }
+    family(
+        &mut out,
+        "dkgd_next_retry_timestamp_seconds",
+        "gauge",
+        "Unix time of the next ceremony attempt (0 when none is scheduled).",
+    );
+    let _ = writeln!(
+        out,
+        "dkgd_next_retry_timestamp_seconds {}",
+        status.next_retry_unix.unwrap_or(0)
+    );
+    family(
+        &mut out,
+        "dkgd_uptime_seconds",
+        "gauge",
+        "Seconds since the daemon started.",
+    );
+    let _ = writeln!(out, "dkgd_uptime_seconds {}", status.uptime_secs);
+    family(
+        &mut out,
+        "dkgd_build_info",
+        "gauge",
+        "Always 1; the labels carry the versions.",
+    );
+    let _ = writeln!(
+        out,
+        "dkgd_build_info{{version=\"{}\",api=\"{}\"}} 1",
+        escape(&status.versions.dkgd),
+        status.versions.api
+    );
+    out
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// Escapes a label value (`\`, `"` and newlines).
+fn escape(v: &str) -> String {
+    v.replace('\\', r"\\")
+        .replace('"', "\\\"")
+        .replace('\n', r"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_state_is_set_and_labels_are_escaped() {
+        let mut s = Status {
+            state: "ceremony".into(),
+            ..Status::default()
+        };
+        s.step_secs.insert("frost \"round\" 1".into(), 1.5);
+        let text = render(&s);
+        assert!(text.contains("dkgd_state{state=\"ceremony\"} 1\n"));
+        assert!(text.contains("dkgd_state{state=\"failed\"} 0\n"));
+        assert!(text.contains(r#"{step="frost \"round\" 1"} 1.5"#), "{text}");
+    }
+}

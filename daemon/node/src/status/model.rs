@@ -1,0 +1,124 @@
+//! The status document served at `GET /status` and read by `dkgd status` (API version 1).
+//! Shared by the server and the client, so the two cannot drift apart. Fields may be added in
+//! later versions of API 1 (clients ignore unknown ones); removing or renaming one bumps `api`.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The status API version.
+pub const API_VERSION: u32 = 1;
+
+/// `GET /status`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Status {
+    /// Always [`API_VERSION`].
+    pub api: u32,
+    /// `first-boot`, `awaiting-definition`, `awaiting-peers`, `ceremony`, `complete`, `failed`.
+    pub state: String,
+    /// The ceremony step, while in `ceremony`.
+    pub step: Option<String>,
+    /// Progress within the step, while in `ceremony`.
+    pub progress: Option<Progress>,
+    /// Peer connectivity during a ceremony.
+    pub peers: Peers,
+    /// This node's identity (public).
+    pub identity: Option<Identity>,
+    /// The cluster, once a definition was accepted.
+    pub cluster: Option<Cluster>,
+    /// Ceremony attempts for the current definition.
+    pub attempts: u32,
+    /// The last error, for the operator.
+    pub last_error: Option<String>,
+    /// When the next attempt starts, while `failed` with a retry (RFC 3339, UTC).
+    pub next_retry: Option<String>,
+    /// The same as Unix seconds.
+    pub next_retry_unix: Option<u64>,
+    /// How long the last finished attempt took, in seconds.
+    pub last_ceremony_secs: Option<f64>,
+    /// Time spent in each step of the last attempt, in seconds.
+    pub step_secs: BTreeMap<String, f64>,
+    /// The lock hash, once complete.
+    pub lock_hash: Option<String>,
+    /// Versions of the daemon and its API.
+    pub versions: Versions,
+    /// Seconds since the daemon started.
+    pub uptime_secs: u64,
+}
+
+/// Progress of the current step.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Progress {
+    /// Units done.
+    pub done: u32,
+    /// Units in total (0 when unknown).
+    pub total: u32,
+}
+
+/// The other operators and whether they are connected.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Peers {
+    /// Peers connected (as last reported by the ceremony).
+    pub connected: u32,
+    /// Other operators in the cluster.
+    pub total: u32,
+    /// Every operator of the definition, ours included.
+    pub list: Vec<Peer>,
+}
+
+/// One operator of the cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Peer {
+    /// 0-based operator index in the definition.
+    pub index: u32,
+    /// A short, stable name for people (`op<index>-<last 6 of the peer ID>`).
+    pub name: String,
+    /// libp2p peer ID.
+    pub peer_id: String,
+    /// The operator's Ethereum address.
+    pub address: String,
+    /// This node.
+    pub is_self: bool,
+}
+
+/// This node's public identity.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Identity {
+    /// `enr:-…`.
+    pub enr: String,
+    /// `16Uiu2HA…`.
+    pub peer_id: String,
+}
+
+/// The cluster being created.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Cluster {
+    /// The definition's name.
+    pub name: String,
+    /// `definition_hash` (0x-hex).
+    pub definition_hash: String,
+    /// Number of operators.
+    pub operators: u32,
+}
+
+/// Versions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Versions {
+    /// dkgd's version.
+    pub dkgd: String,
+    /// The status API version.
+    pub api: u32,
+}
+
+impl Status {
+    /// Whether `GET /health` answers 200 (everything but `failed`).
+    pub fn healthy(&self) -> bool {
+        self.state != "failed"
+    }
+}
