@@ -478,7 +478,9 @@ fn a_hung_stream_is_reset_after_the_response_timeout() {
     net.mute.clear();
     net.next_step_all();
     let healed = net.run_until(Duration::from_secs(40), |net| net.all_have(reached(1)));
-    let failures: Vec<_> = (0..3).map(|i| net.failure(i).map(|e| e.to_string())).collect();
+    let failures: Vec<_> = (0..3)
+        .map(|i| net.failure(i).map(|e| e.to_string()))
+        .collect();
     assert!(healed, "{failures:?}");
     assert!((0..3).all(|i| net.failure(i).is_none()));
 }

@@ -39,8 +39,8 @@ pub(crate) enum Command {
     Create(CreateArgs),
     /// Run a circuit-relay v2 server that cluster nodes behind NAT meet through.
     Relay(RelayArgs),
-    /// EXPERIMENTAL (does not complete yet, see issue 5): take part in a DKG ceremony over
-    /// the network and write this node's artifacts.
+    /// Take part in a DKG ceremony over libp2p (like `charon dkg`) and write this node's
+    /// artifacts; exit 0 only with a committed data dir that verifies.
     Dkg(DkgArgs),
     /// Run the appliance daemon: create the identity, wait for a definition, run the
     /// ceremony (retrying with backoff) and serve the status socket (under systemd).

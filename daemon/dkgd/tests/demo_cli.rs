@@ -7,12 +7,13 @@
 
 mod support;
 
+use nix::sys::signal::Signal;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use support::demo::{assert_no_process_mentions, summary_rows};
-use support::{run, s, Spawned};
+use support::demo::{assert_no_process_mentions, processes_mentioning, summary_rows, RunningDemo};
+use support::{run, s};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -199,27 +200,50 @@ fn deadline_stops_every_child() {
 
 #[test]
 fn sigint_stops_every_child() {
-    use nix::sys::signal::{kill, Signal};
-    use nix::unistd::Pid;
     let _one = one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("cluster");
-    let mut demo = Spawned::new(&["demo", "--out", s(&out)]);
+    let mut demo = RunningDemo::start(&out, &[]);
     demo.wait_line("started 4 nodes", Duration::from_secs(60));
     assert!(
-        support::demo::processes_mentioning(s(&out)).len() >= 5,
+        processes_mentioning(s(&out)).len() >= 5,
         "the relay and 4 nodes run"
     );
-    let pid = i32::try_from(demo.child.id()).unwrap();
-    kill(Pid::from_raw(pid), Signal::SIGINT).unwrap();
-    let end = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(st) = demo.child.try_wait().unwrap() {
-            break st;
-        }
-        assert!(Instant::now() < end, "demo did not stop on SIGINT");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(1));
+    signal(demo.child.id(), Signal::SIGINT);
+    let (code, stderr) = demo.wait(Duration::from_secs(30));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
     assert_no_process_mentions(s(&out));
+}
+
+#[test]
+fn a_failed_node_stops_every_child_and_is_named() {
+    let _one = one_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("cluster");
+    let mut demo = RunningDemo::start(&out, &[]);
+    demo.wait_line("started 4 nodes", Duration::from_secs(60));
+    let node2 = out.join("node2");
+    let needle = format!("--data-dir {}", s(&node2));
+    let end = Instant::now() + Duration::from_secs(10);
+    let mut pids = processes_mentioning(&needle);
+    while pids.is_empty() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(10));
+        pids = processes_mentioning(&needle);
+    }
+    assert_eq!(pids.len(), 1, "one dkg process for node 2: {pids:?}");
+    signal(pids[0], Signal::SIGKILL);
+    let (code, stderr) = demo.wait(Duration::from_secs(60));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("node 2 failed (exit 137): killed by signal 9"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("node2.log"), "{stderr}");
+    assert_no_process_mentions(s(&out));
+}
+
+fn signal(pid: u32, sig: Signal) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap());
+    nix::sys::signal::kill(pid, sig).unwrap();
 }

@@ -70,3 +70,41 @@ fn n10_v1_direct() {
 fn n10_v1_relay() {
     complete(10, 1, Net::Relay);
 }
+
+/// Issue 6: one aarch64 node under qemu-user among x86_64 nodes, via a relay. Needs an
+/// aarch64 `dkgd` in `DKGD_AARCH64_BIN` (`.ci/aarch64` builds it and runs this test).
+#[test]
+#[ignore = "needs DKGD_AARCH64_BIN and qemu-aarch64; run by .ci/aarch64"]
+fn mixed_architectures_one_aarch64_node_under_qemu() {
+    let bin = std::env::var("DKGD_AARCH64_BIN").expect("DKGD_AARCH64_BIN: an aarch64 dkgd");
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let cluster = Cluster::new(4, 2);
+    let defs = vec![cluster.definition.clone(); 4];
+    let qemu = [
+        "qemu-aarch64",
+        "-cpu",
+        "cortex-a72",
+        "-L",
+        "/",
+        bin.as_str(),
+    ];
+    let runners = vec![qemu.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()];
+    let started = Instant::now();
+    let mut nodes = cluster.start_with(Net::Relay, &defs, &runners);
+    let codes = nodes.wait(Duration::from_secs(300));
+    eprintln!(
+        "mixed n=4 V=2 (node 0 aarch64 under qemu): {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        codes.iter().all(|c| *c == Some(0)),
+        "exit codes {codes:?}\n{}",
+        cluster.logs()
+    );
+    let log0 = std::fs::read_to_string(cluster.log(0)).unwrap();
+    assert!(
+        log0.contains("ceremony settings"),
+        "node 0 did not run: {log0}"
+    );
+    cluster.assert_complete();
+}

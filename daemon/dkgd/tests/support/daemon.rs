@@ -185,3 +185,20 @@ pub fn demo_cluster(root: &Path, nodes: usize) -> PathBuf {
     .expect_code(0);
     out
 }
+
+/// Keys (`dkgd enr create`) and a signed definition (`dkgd create cluster-definition`) for
+/// `nodes` operators under `root/demo`; no artifacts.
+pub fn fresh_cluster(root: &Path, nodes: usize) -> PathBuf {
+    let out = root.join("demo");
+    let mut args = vec!["create".to_owned(), "cluster-definition".to_owned()];
+    for i in 0..nodes {
+        let dir = out.join(format!("node{i}"));
+        super::run(&["enr", "create", "--data-dir", s(&dir)]).expect_code(0);
+        args.extend(["--operator-dir".to_owned(), s(&dir).to_owned()]);
+    }
+    let def = out.join("cluster-definition.json");
+    args.extend(["--output".to_owned(), s(&def).to_owned()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    super::run(&args).expect_code(0);
+    out
+}

@@ -135,7 +135,7 @@ fn watch(
             let Some(v) = view.get_mut(i) else { continue };
             if v.exit.is_none() {
                 if let Ok(Some(status)) = child.try_wait() {
-                    v.exit = Some((status.code().unwrap_or(-1), started.elapsed()));
+                    v.exit = Some((exit_code(status), started.elapsed()));
                 }
             }
         }
@@ -258,19 +258,30 @@ impl NodeView {
     }
 }
 
-/// The failure for node `i` exiting non-zero: its own reason, or the last line of its log.
+/// The failure for node `i` exiting non-zero: its own `failed` event, the signal that
+/// killed it, or the last `error:` line (else the last line) of its log.
 fn node_failed(out: &Path, i: usize, v: Option<&NodeView>) -> Failure {
     let log = node_log(out, i);
+    let code = v.and_then(|v| v.exit).map_or(-1, |(c, _)| c);
     let reason = v
         .and_then(|v| v.failure.clone())
+        .or_else(|| (code > 128).then(|| format!("killed by signal {}", code - 128)))
         .or_else(|| last_line(&log))
         .unwrap_or_default();
-    let code = v.and_then(|v| v.exit).map_or(-1, |(c, _)| c);
     Failure::new(
         Code::Failed,
         anyhow!("node {i} failed (exit {code}): {reason}; every other child was stopped"),
         format!("see {}", log.display()),
     )
+}
+
+/// A child's exit code, or 128 + the signal that killed it (as shells report it).
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(-1)
 }
 
 fn interrupted(sig: &str, out: &Path) -> Failure {
@@ -284,13 +295,16 @@ fn interrupted(sig: &str, out: &Path) -> Failure {
     )
 }
 
-/// The last non-empty line of a (log) file.
+/// The last `error:` line of a log file (what `dkgd` prints on failure), else its last
+/// non-empty line.
 fn last_line(path: &Path) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
-    text.lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
+    let mut lines = text.lines().rev().filter(|l| !l.trim().is_empty());
+    let last = lines.clone().next().map(str::to_owned);
+    lines
+        .find(|l| l.starts_with("error:"))
         .map(str::to_owned)
+        .or(last)
 }
 
 /// Starts `dkgd relay` on ephemeral ports and returns its `http://` URL once announced.

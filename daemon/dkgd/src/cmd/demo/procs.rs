@@ -40,7 +40,7 @@ pub(super) enum Msg {
     Signal(&'static str),
 }
 
-/// Spawns `cmd` with stdin closed, stdout piped and stderr appended to `log`.
+/// Spawns `cmd` with stdin closed, stdout piped and stderr written to `log` (created).
 pub(super) fn spawn(mut cmd: Command, log: &Path, what: &str) -> Result<Child, Failure> {
     let io = |e: std::io::Error, doing: String| {
         Failure::new(
@@ -51,7 +51,9 @@ pub(super) fn spawn(mut cmd: Command, log: &Path, what: &str) -> Result<Child, F
     };
     let file = std::fs::File::create(log)
         .map_err(|e| io(e, format!("cannot create {}", log.display())))?;
-    cmd.stdin(Stdio::null())
+    // Plain text in the log files (tracing honours NO_COLOR).
+    cmd.env("NO_COLOR", "1")
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(file)
         .spawn()

@@ -44,12 +44,12 @@ pub(super) fn report(input: &Input<'_>) -> Result<Code, Failure> {
 
     println!();
     println!(
-        "{:<6} {:<18} {:>4} {:>10}  {:<22} {:<14}",
-        "node", "peer ID", "exit", "ceremony", "verify (--decrypt)", "lock hash"
+        "{:<6} {:<18} {:>4} {:>10}  {:<22} lock hash",
+        "node", "peer ID", "exit", "ceremony", "verify (--decrypt)"
     );
     for (i, (row, o)) in rows.iter().zip(input.outcomes).enumerate() {
         println!(
-            "{:<6} {:<18} {:>4} {:>8.1} s  {:<22} {:<14}",
+            "{:<6} {:<18} {:>4} {:>8.1} s  {:<22} {}",
             format!("node{i}"),
             short_peer(input.peer_ids.get(i).map_or("", String::as_str)),
             o.code,
