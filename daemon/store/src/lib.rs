@@ -34,4 +34,4 @@ pub use datadir::DataDir;
 pub use error::{Error, Holder, KeyProblem};
 pub use keyfile::{read_import_source, ImportedKey, KEY_FILE_NAME};
 pub use lock::{KeyLock, LOCK_FILE_NAME};
-pub use timestamp::now_rfc3339_seconds;
+pub use timestamp::{now_rfc3339_seconds, rfc3339_seconds};

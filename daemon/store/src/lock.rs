@@ -144,7 +144,7 @@ fn now() -> UnixTime {
 }
 
 /// Opens (creating if needed, mode 0644) the lock file without following symlinks.
-fn open_lock_file(dir: &Path, path: &Path) -> Result<File, Error> {
+pub(crate) fn open_lock_file(dir: &Path, path: &Path) -> Result<File, Error> {
     let existed = path.symlink_metadata().is_ok();
     let file = OpenOptions::new()
         .read(true)

@@ -48,9 +48,13 @@ pub(crate) fn format_rfc3339(t: UnixTime) -> String {
 /// The current time as `YYYY-MM-DDTHH:MM:SSZ` (second precision, UTC), the form a
 /// definition's `timestamp` takes.
 pub fn now_rfc3339_seconds() -> String {
-    let t = UnixTime::from_system(SystemTime::now());
+    rfc3339_seconds(UnixTime::from_system(SystemTime::now()).secs)
+}
+
+/// `unix_secs` as `YYYY-MM-DDTHH:MM:SSZ` (UTC, proleptic Gregorian).
+pub fn rfc3339_seconds(unix_secs: i64) -> String {
     let full = format_rfc3339(UnixTime {
-        secs: t.secs,
+        secs: unix_secs,
         nanos: 0,
     });
     // Drop the ".000000000" fraction.

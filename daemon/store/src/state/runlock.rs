@@ -9,9 +9,8 @@
 use crate::error::{Error, Holder};
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// File name of the daemon's single-instance lock inside the state dir.
@@ -29,16 +28,7 @@ impl RunLock {
     /// [`Error::InUse`] naming the holder's PID.
     pub fn acquire(dir: &Path) -> Result<Self, Error> {
         let path = dir.join(RUN_LOCK_FILE_NAME);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o644)
-            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
-            .open(&path)
-            .map_err(|e| crate::atomic::creation_error("creating", dir, &path, e))?;
-        let file = crate::datadir::ensure_regular_file(file, &path)?;
+        let file = crate::lock::open_lock_file(dir, &path)?;
         let mut file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(f) => f,
             Err((mut file, Errno::EWOULDBLOCK)) => {
