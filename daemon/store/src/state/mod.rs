@@ -33,6 +33,9 @@ pub const STATE_DB_NAME: &str = "state.sled";
 /// How many history events are kept (oldest dropped first).
 pub const HISTORY_CAP: usize = 512;
 /// Key of the record in the default tree.
+/// How often, and how long apart, opening retries a lock a just-dropped database still holds.
+const LOCK_RETRIES: u32 = 40;
+const LOCK_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(25);
 const RECORD_KEY: &[u8] = b"record";
 /// Tree of history events, keyed by a big-endian sequence number.
 const HISTORY_TREE: &[u8] = b"history";
@@ -130,12 +133,25 @@ impl StateStore {
     fn try_open(path: &Path) -> Result<Self, OpenProblem> {
         // No background flusher thread: every write is flushed explicitly, and an idle daemon
         // should not wake up twice a second.
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(path)
             .cache_capacity(CACHE_BYTES)
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| classify(path, "opening", e))?;
+            .flush_every_ms(None);
+        // sled releases its file lock only when its last internal thread lets go of a dropped
+        // database, a moment after `drop`: a reopen in the same process (tests, a rebuild)
+        // retries briefly before calling the database "in use".
+        let mut tries = 0;
+        let db = loop {
+            match config.open() {
+                Err(sled::Error::Io(e))
+                    if tries < LOCK_RETRIES && e.to_string().contains("could not acquire lock") =>
+                {
+                    tries += 1;
+                    std::thread::sleep(LOCK_RETRY_PAUSE);
+                }
+                r => break r.map_err(|e| classify(path, "opening", e))?,
+            }
+        };
         let history = db
             .open_tree(HISTORY_TREE)
             .map_err(|e| classify(path, "opening the history of", e))?;
