@@ -106,10 +106,15 @@ async fn failure_reasons() {
         Err("the key is in use by PID 7 (dkgd dkg exited with code 75)".into())
     );
 
-    let missing = ProcessRunner::new(d.path().join("nope"))
-        .start(spec(d.path()))
-        .unwrap_err();
-    assert!(missing.contains("nope"), "{missing}");
+    // A missing binary fails at start naming it; under qemu-user (aarch64 CI) the exec
+    // failure surfaces as the child's exit instead. Either way it is a failure.
+    match ProcessRunner::new(d.path().join("nope")).start(spec(d.path())) {
+        Err(missing) => assert!(missing.contains("nope"), "{missing}"),
+        Ok(mut h) => {
+            let (_, r) = collect(&mut h).await;
+            assert!(r.is_err(), "{r:?}");
+        }
+    }
 }
 
 #[tokio::test]
