@@ -27,17 +27,7 @@ fn get(authority: &str, path: &str) -> String {
 }
 
 fn start(dir: &std::path::Path) -> (Spawned, String, String) {
-    let relay = Spawned::new(&[
-        "relay",
-        "--listen",
-        "/ip4/127.0.0.1/tcp/0",
-        "--http",
-        "127.0.0.1:0",
-        "--data-dir",
-        s(dir),
-    ]);
-    let peer = relay.wait_line("relay peer_id=", DEADLINE)["relay peer_id=".len()..].to_owned();
-    let http = relay.wait_line("relay http=", DEADLINE)["relay http=".len()..].to_owned();
+    let (relay, peer, http) = start_relay(dir, DEADLINE);
     let authority = http
         .trim_start_matches("http://")
         .trim_end_matches('/')

@@ -104,18 +104,8 @@ impl Cluster {
     ) -> Nodes {
         let n = self.dirs.len();
         let relay = (net == Net::Relay).then(|| {
-            let relay = Spawned::new(&[
-                "relay",
-                "--listen",
-                "/ip4/127.0.0.1/tcp/0",
-                "--http",
-                "127.0.0.1:0",
-                "--data-dir",
-                s(&self.root.path().join("relay")),
-            ]);
-            let url = relay.wait_line("relay http=", Duration::from_secs(20))
-                ["relay http=".len()..]
-                .to_owned();
+            let (relay, _, url) =
+                super::start_relay(&self.root.path().join("relay"), Duration::from_secs(20));
             (relay, url)
         });
         let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();

@@ -185,6 +185,23 @@ impl Spawned {
     }
 }
 
+/// Starts `dkgd relay` on 127.0.0.1 (ephemeral libp2p and HTTP ports, identity in `dir`)
+/// and waits for it to announce itself; returns it with its peer ID and `http://` URL.
+pub fn start_relay(dir: &Path, deadline: Duration) -> (Spawned, String, String) {
+    let relay = Spawned::new(&[
+        "relay",
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--http",
+        "127.0.0.1:0",
+        "--data-dir",
+        s(dir),
+    ]);
+    let peer = relay.wait_line("relay peer_id=", deadline)["relay peer_id=".len()..].to_owned();
+    let http = relay.wait_line("relay http=", deadline)["relay http=".len()..].to_owned();
+    (relay, peer, http)
+}
+
 impl Drop for Spawned {
     fn drop(&mut self) {
         let _ = self.child.kill();
