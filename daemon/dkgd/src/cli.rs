@@ -136,10 +136,12 @@ pub(crate) struct DkgArgs {
         default_value_t = 75
     )]
     pub(crate) peer_loss_timeout_secs: u64,
-    /// charon wire profile: v1.7 … v1.11 [default: v1.11 for a v1.11.0 definition, else
-    /// v1.10]. Every operator must use the same.
-    #[arg(long, value_name = "VERSION")]
-    pub(crate) compat: Option<String>,
+    /// charon wire profile: `auto` (default) or v1.7 … v1.11. `auto` starts with the
+    /// definition's default (v1.11 for a v1.11.0 definition, else v1.10), listens for the
+    /// peers' versions before speaking and switches, before step 1, to the one every peer
+    /// speaks. A version forces that profile.
+    #[arg(long, value_name = "auto|VERSION", default_value = "auto")]
+    pub(crate) compat: String,
     /// Print progress as one JSON object per stdout line (the format of
     /// `dkgd_node::run::progress`), for `dkgd run`.
     #[arg(long = "progress-json")]

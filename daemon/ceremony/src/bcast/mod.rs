@@ -151,6 +151,30 @@ impl Bcast {
         }
     }
 
+    /// The compatibility profile it speaks.
+    pub fn profile(&self) -> &'static Profile {
+        self.cfg.profile
+    }
+
+    /// Speaks `profile` from now on. Only before anything was broadcast (the version is
+    /// negotiated before step 1); afterwards it is a no-op returning `false`.
+    pub fn switch_profile(&mut self, profile: &'static Profile) -> bool {
+        if self.is_pristine() {
+            self.cfg.profile = profile;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Nothing sent, signed or delivered yet.
+    fn is_pristine(&self) -> bool {
+        self.outgoing.is_empty()
+            && self.signed.is_empty()
+            && self.delivered.is_empty()
+            && self.transmits.is_empty()
+    }
+
     /// The protocol of signature requests (`/charon/dkg/bcast/{1,2}.0.0/sig`).
     pub fn sig_protocol(&self) -> ProtocolId {
         self.cfg.profile.bcast_sig_protocol

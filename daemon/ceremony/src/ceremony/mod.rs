@@ -114,6 +114,9 @@ impl Ceremony {
         }
         let mut sync_cfg = SyncConfig::new(&plan, profile, &cfg.nickname, cfg.unix_time_at_origin);
         sync_cfg.timers = cfg.sync_timers;
+        if cfg.negotiate {
+            sync_cfg = sync_cfg.negotiating(&plan);
+        }
         let sync = SyncNode::new(sync_cfg, &identity, now);
         let mut bcast_cfg = BcastConfig::new(&plan, profile, identity.clone());
         bcast_cfg.sig_request_timeout = cfg.sig_request_timeout;
@@ -141,6 +144,16 @@ impl Ceremony {
         };
         c.advance(now);
         Ok(c)
+    }
+
+    /// The compatibility profile spoken now (fixed once step 1 starts).
+    pub fn profile(&self) -> &'static Profile {
+        self.core.profile
+    }
+
+    /// Every peer's last announced charon version, in operator order (`--compat auto`).
+    pub fn peer_versions(&self) -> Vec<(PeerIdx, Option<String>)> {
+        self.sync.peer_versions()
     }
 
     /// The step we are in (or waiting to start).
@@ -430,6 +443,29 @@ impl Ceremony {
             SyncEvent::Failed(source) => {
                 let step = self.phase();
                 self.abort(CeremonyError::Sync { step, source });
+            }
+            SyncEvent::ProfileSwitched { from, to } => {
+                if self.core.bcast.switch_profile(to) {
+                    self.core.profile = to;
+                    self.core
+                        .events
+                        .push_back(Event::ProfileSwitched { from, to });
+                } else {
+                    self.abort(CeremonyError::Ceremony {
+                        step: self.phase(),
+                        source: Error::Internal("the profile switched after a broadcast"),
+                    });
+                }
+            }
+            SyncEvent::PeerVersion { peer, version } => {
+                self.core
+                    .events
+                    .push_back(Event::PeerVersion { peer, version });
+            }
+            SyncEvent::PeerSkippedShutdownReady { peer } => {
+                self.core
+                    .events
+                    .push_back(Event::PeerSkippedShutdownReady { peer });
             }
             _ => {}
         }

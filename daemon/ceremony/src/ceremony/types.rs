@@ -10,7 +10,7 @@ use crate::bcast::{BcastError, SIG_REQUEST_TIMEOUT};
 use crate::error::{Error, Step};
 use crate::index::PeerIdx;
 use crate::sync::{SyncError, SyncTimers, SyncTransmit};
-use crate::wire::{InboundId, ProtocolId, Transmit, WireError};
+use crate::wire::{InboundId, Profile, ProtocolId, Transmit, WireError};
 
 /// How a ceremony runs (the plan says *what* it creates).
 #[derive(Debug, Clone)]
@@ -29,6 +29,10 @@ pub struct CeremonyConfig {
     pub step_timeout: Duration,
     /// Bound on waiting for every peer to connect (`None`: wait forever, as charon does).
     pub connect_timeout: Option<Duration>,
+    /// Negotiate the charon version with the peers before step 1 (`--compat auto`): start
+    /// with the given profile, switch to the one every peer speaks (see
+    /// [`crate::sync`]'s `negotiate` module). `false`: the profile is fixed.
+    pub negotiate: bool,
 }
 
 impl CeremonyConfig {
@@ -42,6 +46,7 @@ impl CeremonyConfig {
             sig_request_timeout: SIG_REQUEST_TIMEOUT,
             step_timeout: Duration::from_secs(120),
             connect_timeout: None,
+            negotiate: false,
         }
     }
 }
@@ -273,6 +278,26 @@ pub enum Event {
     NeedCommit(Box<Artifacts>),
     /// Every peer committed and the shutdown handshake completed.
     Done,
+    /// A peer announced its charon version (`--compat auto` only; first time or a change).
+    PeerVersion {
+        /// The peer.
+        peer: PeerIdx,
+        /// Its `MsgSync.version` (peer-supplied, truncated).
+        version: String,
+    },
+    /// Version negotiation switched the profile before step 1.
+    ProfileSwitched {
+        /// The profile we started with.
+        from: &'static Profile,
+        /// The profile every peer speaks.
+        to: &'static Profile,
+    },
+    /// `peer` ended the ceremony without the "shutdown ready" step, as charon < v1.10 does,
+    /// after it had written its artifacts. Not a failure.
+    PeerSkippedShutdownReady {
+        /// The peer.
+        peer: PeerIdx,
+    },
     /// The ceremony failed; nothing more happens.
     Aborted(CeremonyError),
 }

@@ -38,6 +38,8 @@ pub(super) struct Client {
     failures: u32,
     /// Last measured round trip.
     pub(super) rtt: Option<Duration>,
+    /// When the current stream opened.
+    opened_at: Instant,
 }
 
 impl Client {
@@ -46,6 +48,7 @@ impl Client {
             state: State::Idle { at: now },
             failures: 0,
             rtt: None,
+            opened_at: now,
         }
     }
 
@@ -55,6 +58,17 @@ impl Client {
 
     pub(super) fn is_done(&self) -> bool {
         self.state == State::Done
+    }
+
+    /// Open with no message in flight (a held first message, or between pings).
+    pub(super) fn is_idle_open(&self) -> bool {
+        matches!(
+            self.state,
+            State::Open {
+                in_flight: None,
+                ..
+            }
+        )
     }
 
     /// This client's next timer.
@@ -110,6 +124,7 @@ impl SyncNode {
             return;
         }
         c.failures = 0;
+        c.opened_at = now;
         c.state = State::Open {
             in_flight: None,
             next_send: now,
@@ -179,8 +194,27 @@ impl SyncNode {
         }
     }
 
-    /// Sends our next `MsgSync` to `peer` (with `shutdown` during the drain).
-    fn send(&mut self, now: Instant, peer: PeerIdx, shutdown: bool) {
+    /// Sends our next `MsgSync` to `peer` (with `shutdown` during the drain), unless version
+    /// negotiation holds it (then it is due again when the hold ends).
+    pub(super) fn send(&mut self, now: Instant, peer: PeerIdx, shutdown: bool) {
+        let opened_at = self.client(peer).map(|c| c.opened_at);
+        if let Some(until) = opened_at.and_then(|t| self.hold_until(now, peer, t)) {
+            if let Some(c) = self.client_mut(peer) {
+                if let State::Open {
+                    in_flight: None,
+                    shutdown_sent,
+                    ..
+                } = c.state
+                {
+                    c.state = State::Open {
+                        in_flight: None,
+                        next_send: until,
+                        shutdown_sent,
+                    };
+                }
+            }
+            return;
+        }
         let msg = MsgSync {
             timestamp: Some(self.timestamp(now)),
             hash_signature: self.hash_signature.clone(),
@@ -241,6 +275,18 @@ impl SyncNode {
                 side: Side::Client,
             });
             return;
+        }
+        if !resp.error.is_empty() && self.rejected_for_version(now, peer, &resp.error) {
+            // Its announcement, while negotiating: hold until the decision.
+            if let Some(c) = self.client_mut(peer) {
+                c.state = State::Open {
+                    in_flight: None,
+                    next_send: now,
+                    shutdown_sent,
+                };
+            }
+            self.negotiate(now);
+            return self.send(now, peer, false);
         }
         if !resp.error.is_empty() {
             let step = self.step;

@@ -28,6 +28,16 @@ pub struct SyncTimers {
     /// naming it (charon waits for its step timeout, then blames whoever it waited for).
     /// Keep it above twice `response_timeout`: a hung stream is reset and healed within that.
     pub peer_loss_timeout: Duration,
+    /// While the version is negotiated (`--compat auto`), how long our client holds its first
+    /// message to a peer we have not heard from yet. A charon peer speaks first within about
+    /// a second of the connection (its client opens a stream at once); sending it a version it
+    /// does not speak would make it abort, so we listen first. Two dkgd nodes both listening
+    /// speak after this long.
+    pub negotiation_grace: Duration,
+    /// After the version was switched by negotiation, how long a peer may keep announcing
+    /// another version (a dkgd peer still deciding) before the ceremony stops naming who
+    /// speaks what.
+    pub negotiation_settle: Duration,
 }
 
 impl Default for SyncTimers {
@@ -39,6 +49,8 @@ impl Default for SyncTimers {
             response_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(120),
             peer_loss_timeout: Duration::from_secs(75),
+            negotiation_grace: Duration::from_secs(3),
+            negotiation_settle: Duration::from_secs(15),
         }
     }
 }
@@ -46,8 +58,11 @@ impl Default for SyncTimers {
 /// What a [`SyncNode`](super::SyncNode) needs to know.
 #[derive(Debug, Clone)]
 pub struct SyncConfig {
-    /// The compatibility profile (version string, nickname field, protocol ID).
+    /// The compatibility profile (version string, nickname field, protocol ID) we start with.
     pub profile: &'static Profile,
+    /// The profiles we may switch to while negotiating before step 1 (`--compat auto`): the
+    /// ones that accept the definition. Empty: the profile is fixed (`--compat vX`).
+    pub alternatives: Vec<&'static Profile>,
     /// The definition hash every peer must have signed.
     pub definition_hash: Vec<u8>,
     /// Every operator's identity (ENR) key, in definition order, ours included.
@@ -72,6 +87,7 @@ impl SyncConfig {
     ) -> Self {
         SyncConfig {
             profile,
+            alternatives: Vec::new(),
             definition_hash: plan.definition_hash().to_vec(),
             peers: plan
                 .peers()
@@ -82,5 +98,16 @@ impl SyncConfig {
             unix_time_at_origin,
             timers: SyncTimers::default(),
         }
+    }
+
+    /// Negotiate the version (`--compat auto`): start with the configured profile and switch,
+    /// before step 1, to another profile that accepts `plan`'s definition if the peers speak it.
+    pub fn negotiating(mut self, plan: &Plan) -> Self {
+        self.alternatives = crate::wire::profile::ALL
+            .iter()
+            .copied()
+            .filter(|p| p.accepts_definition(plan.version()))
+            .collect();
+        self
     }
 }

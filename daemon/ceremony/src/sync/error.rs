@@ -97,6 +97,22 @@ pub enum SyncError {
         /// The bound.
         timeout: Duration,
     },
+    /// Negotiating the version (`--compat auto`), the peers announced more than one version:
+    /// no single profile serves them all.
+    #[error("operators run different charon versions ({}); every operator must run the same charon minor version (or dkgd with --compat auto)", describe_versions(.versions))]
+    PeersDisagree {
+        /// Each peer and the version it announced, in operator order.
+        versions: Vec<(PeerIdx, String)>,
+    },
+    /// Negotiating the version, every peer speaks `version`, which cannot run this
+    /// definition (or is not a version dkgd speaks).
+    #[error("operator(s) {} run charon {version}, which cannot run this cluster definition; they must upgrade (dkgd speaks v1.7 to v1.11)", peer_names(.peers))]
+    UnsupportedPeerVersion {
+        /// The peers.
+        peers: Vec<PeerIdx>,
+        /// What they announced (truncated).
+        version: String,
+    },
     /// The driver passed a peer index that is not another operator (a bug in the driver).
     #[error("internal error: peer index {peer} is not another operator of this ceremony")]
     UnknownPeer {
@@ -116,7 +132,8 @@ impl SyncError {
             | SyncError::PeerTooFarAhead { peer, .. }
             | SyncError::PeerLost { peer, .. } => Some(*peer),
             SyncError::ShutdownTimedOut { missing, .. } => missing.first().copied(),
-            SyncError::UnknownPeer { .. } => None,
+            SyncError::UnsupportedPeerVersion { peers, .. } => peers.first().copied(),
+            SyncError::UnknownPeer { .. } | SyncError::PeersDisagree { .. } => None,
         }
     }
 
@@ -130,7 +147,56 @@ impl SyncError {
             | SyncError::PeerTooFarAhead { step, .. }
             | SyncError::PeerLost { step, .. }
             | SyncError::ShutdownTimedOut { step, .. } => Some(*step),
+            SyncError::PeersDisagree { .. } | SyncError::UnsupportedPeerVersion { .. } => Some(0),
             SyncError::UnknownPeer { .. } => None,
         }
+    }
+}
+
+/// `operator 1: v1.7, operator 2: v1.10`.
+fn describe_versions(versions: &[(PeerIdx, String)]) -> String {
+    let parts: Vec<String> = versions
+        .iter()
+        .map(|(p, v)| format!("operator {p}: {v}"))
+        .collect();
+    parts.join(", ")
+}
+
+/// `1, 3`.
+fn peer_names(peers: &[PeerIdx]) -> String {
+    let parts: Vec<String> = peers.iter().map(ToString::to_string).collect();
+    parts.join(", ")
+}
+
+/// The text our sync server answers a version mismatch with: charon's own wording
+/// (`dkg/sync/server.go` `validReq`, unchanged from v1.7.0 to v1.11.0-rc3), so that a peer
+/// negotiating the version can read our version from it.
+pub(crate) fn charon_version_mismatch(ours: &str, theirs: &str) -> String {
+    format!("mismatching charon version; expect={ours}, got={}", peer_text(theirs))
+}
+
+/// The version a peer's sync server expects, read from charon's version-mismatch text.
+pub(crate) fn expected_version(error_text: &str) -> Option<String> {
+    let rest = error_text.split("mismatching charon version; expect=").nth(1)?;
+    let version: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
+        .collect();
+    crate::wire::profile::parse_minor(&version).map(|_| version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charon_mismatch_text_round_trips() {
+        let t = charon_version_mismatch("v1.10", "v1.7");
+        assert_eq!(t, "mismatching charon version; expect=v1.10, got=v1.7");
+        assert_eq!(expected_version(&t).as_deref(), Some("v1.10"));
+        let wrapped = format!("aborted: invalid sync message: {t}");
+        assert_eq!(expected_version(&wrapped).as_deref(), Some("v1.10"));
+        assert_eq!(expected_version("invalid definition hash signature"), None);
+        assert_eq!(expected_version("mismatching charon version; expect=junk"), None);
     }
 }

@@ -18,8 +18,13 @@
 //!   from every peer. Waiting for late peers is unbounded; each connection is an event.
 //! * **Step barrier**: [`SyncNode::next_step`] raises our step (carried by the next ping) and
 //!   [`SyncEvent::StepReached`] fires once every peer reports that step or the next.
-//! * **Shutdown**: [`SyncNode::begin_shutdown`] is one more barrier ("shutdown ready"), then each
-//!   client sends `shutdown = true` and we wait for every peer's, bounded by 2 minutes.
+//! * **Shutdown** ([`SyncNode::begin_shutdown`]), as the profile says: from charon v1.10 on one
+//!   more barrier ("shutdown ready") comes first; then each client sends `shutdown = true` and
+//!   we wait for every peer's, bounded by 2 minutes in every profile. A peer that sends
+//!   `shutdown = true` at the post-write step instead of announcing "shutdown ready" behaves
+//!   as charon < v1.10 does: it is done, and we say so ([`SyncEvent::PeerSkippedShutdownReady`]).
+//! * **Version negotiation** (`--compat auto`, [`negotiate`]): before step 1 we listen for the
+//!   peers' versions and may switch profile once ([`SyncEvent::ProfileSwitched`]).
 //! * Streams that break are reopened (at once, then with backoff up to 1 s) until shutdown.
 //!
 //! Driving it (quinn style, style.md §1.1): construct with [`SyncNode::new`], then after every
@@ -31,6 +36,7 @@
 mod client;
 mod config;
 mod error;
+mod negotiate;
 mod server;
 pub mod sig;
 
@@ -41,7 +47,8 @@ use dkgd_crypto::k1::K1SecretKey;
 
 use crate::index::PeerIdx;
 use crate::wire::proto::Timestamp;
-use crate::wire::{Instant, ProtocolId, WireError};
+use crate::wire::{Instant, Profile, ProtocolId, WireError};
+use negotiate::{Negotiation, PeerVersion};
 
 pub use config::{SyncConfig, SyncTimers};
 pub use error::SyncError;
@@ -134,6 +141,26 @@ pub enum SyncEvent {
     },
     /// Every peer sent its shutdown message and acknowledged ours.
     ShutdownComplete,
+    /// `peer` announced `version` (first time, or a change; negotiating only).
+    PeerVersion {
+        /// The peer.
+        peer: PeerIdx,
+        /// Its `MsgSync.version` (truncated).
+        version: String,
+    },
+    /// Negotiation chose another profile (before step 1): from now on we speak `to`.
+    ProfileSwitched {
+        /// The profile we started with.
+        from: &'static Profile,
+        /// The profile every peer speaks.
+        to: &'static Profile,
+    },
+    /// `peer` ended the ceremony without the "shutdown ready" step: it sent its shutdown
+    /// message at the post-write step, as charon < v1.10 does. It had written its artifacts.
+    PeerSkippedShutdownReady {
+        /// The peer.
+        peer: PeerIdx,
+    },
     /// The ceremony must abort (fires once; later inputs are still answered).
     Failed(SyncError),
 }
@@ -169,6 +196,12 @@ pub struct SyncNode {
     aborted: Option<String>,
     /// Per operator: since when its stream to our server is closed (after all connected).
     lost_since: Vec<Option<Instant>>,
+    /// Version negotiation (`--compat auto`).
+    negotiation: Negotiation,
+    /// Per operator: what we know of its version.
+    versions: Vec<PeerVersion>,
+    /// Peers already reported as skipping "shutdown ready".
+    skipped_ready: Vec<PeerIdx>,
     transmits: VecDeque<SyncTransmit>,
     events: VecDeque<SyncEvent>,
 }
@@ -179,7 +212,15 @@ impl SyncNode {
     pub fn new(cfg: SyncConfig, identity: &K1SecretKey, now: Instant) -> Self {
         let hash_signature = sig::sign_definition_hash(identity, &cfg.definition_hash);
         let (n, me) = (cfg.peers.len(), cfg.me.as_usize());
+        let negotiation = if cfg.alternatives.is_empty() {
+            Negotiation::Fixed
+        } else {
+            Negotiation::Listening
+        };
         let mut sync = SyncNode {
+            negotiation,
+            versions: vec![PeerVersion::default(); n],
+            skipped_ready: Vec::new(),
             clients: (0..n)
                 .map(|i| (i != me).then(|| client::Client::new(now)))
                 .collect(),
@@ -268,17 +309,34 @@ impl SyncNode {
         self.step
     }
 
-    /// Starts the bounded shutdown: the "shutdown ready" barrier, then the shutdown messages.
+    /// Starts the bounded shutdown: the "shutdown ready" barrier where the profile has one
+    /// (charon ≥ v1.10), then the shutdown messages.
     pub fn begin_shutdown(&mut self, now: Instant) {
         if self.shutdown != Shutdown::Running {
             return;
         }
         let deadline = now + self.cfg.timers.shutdown_timeout;
-        self.shutdown = Shutdown::AwaitReady {
-            step: self.step + 1,
-            deadline,
-        };
-        self.next_step(now);
+        if self.cfg.profile.shutdown_ready_step {
+            self.shutdown = Shutdown::AwaitReady {
+                step: self.step + 1,
+                deadline,
+            };
+            self.next_step(now);
+        } else {
+            self.shutdown = Shutdown::Draining { deadline };
+            self.start_draining(now);
+            self.check_progress(now);
+        }
+    }
+
+    /// Sends the held first messages whose hold ended (after a negotiation decision or an
+    /// announcement).
+    fn release_held(&mut self, now: Instant) {
+        for peer in self.other_peers() {
+            if self.client(peer).is_some_and(client::Client::is_idle_open) {
+                self.send(now, peer, false);
+            }
+        }
     }
 
     /// The next action for the driver.
@@ -308,6 +366,7 @@ impl SyncNode {
             .flatten()
             .filter_map(|c| c.deadline(&self.cfg.timers))
             .chain(shutdown)
+            .chain(self.negotiation_deadline())
             .chain(self.lost_since.iter().flatten().map(|t| *t + loss))
             .min()
     }
@@ -319,6 +378,10 @@ impl SyncNode {
         }
         for peer in self.other_peers() {
             self.client_timeout(now, peer);
+        }
+        self.negotiate(now);
+        if self.failed.is_some() {
+            return;
         }
         let loss = self.cfg.timers.peer_loss_timeout;
         let gone = self.other_peers().find(|p| {
@@ -384,10 +447,13 @@ impl SyncNode {
         match side {
             Side::Client => self.client_broken(now, peer, None),
             Side::Server => {
+                let mut done = false;
                 if let Some(s) = self.server_mut(peer) {
                     s.connected = false;
+                    done = s.shutdown;
                 }
-                if self.all_connected && self.shutdown == Shutdown::Running {
+                // A peer that sent its shutdown message closes its stream: it is not lost.
+                if self.all_connected && !done && self.shutdown == Shutdown::Running {
                     if let Some(t) = self.lost_since.get_mut(peer.as_usize()) {
                         t.get_or_insert(now);
                     }
@@ -456,7 +522,7 @@ impl SyncNode {
         if self.failed.is_some() {
             return;
         }
-        if !self.all_connected && self.is_all_connected() {
+        if !self.all_connected && !self.is_negotiating() && self.is_all_connected() {
             self.all_connected = true;
             self.events.push_back(SyncEvent::AllConnected);
         }
@@ -487,10 +553,27 @@ impl SyncNode {
 
     /// Whether every peer reported `k` or `k + 1`; an error if one is at `k + 2` or beyond
     /// (charon `Server.isAllAtStep`).
-    fn barrier_state(&self, k: u64) -> Result<bool, SyncError> {
+    fn barrier_state(&mut self, k: u64) -> Result<bool, SyncError> {
+        let ready_step = match self.shutdown {
+            Shutdown::AwaitReady { step, .. } if step == k => Some(step),
+            _ => None,
+        };
         let k = i64::try_from(k).unwrap_or(i64::MAX);
         let mut all = true;
         for peer in self.other_peers() {
+            // At "shutdown ready": a peer that already sent its shutdown message from the
+            // post-write step runs charon < v1.10; it is done.
+            let skipped = ready_step.is_some()
+                && self.server(peer).is_some_and(|s| s.shutdown)
+                && self.peer_step(peer) == Some(k - 1);
+            if skipped {
+                if !self.skipped_ready.contains(&peer) {
+                    self.skipped_ready.push(peer);
+                    self.events
+                        .push_back(SyncEvent::PeerSkippedShutdownReady { peer });
+                }
+                continue;
+            }
             match self.peer_step(peer) {
                 Some(s) if s >= k.saturating_add(2) => {
                     return Err(SyncError::PeerTooFarAhead {

@@ -15,11 +15,11 @@
 
 use prost::Message;
 
-use super::error::peer_text;
+use super::error::charon_version_mismatch;
+use super::negotiate::VersionCheck;
 use super::sig::verify_definition_hash;
 use super::{Side, SyncError, SyncEvent, SyncNode, SyncTransmit};
 use crate::index::PeerIdx;
-use crate::wire::profile::parse_minor;
 use crate::wire::proto::{MsgSync, MsgSyncResponse};
 use crate::wire::{decode, Framing, Instant};
 
@@ -36,7 +36,7 @@ pub(super) struct ServerPeer {
 
 impl SyncNode {
     /// A `MsgSync` from `peer`'s client.
-    pub(super) fn server_frame(&mut self, _now: Instant, peer: PeerIdx, body: &[u8]) {
+    pub(super) fn server_frame(&mut self, now: Instant, peer: PeerIdx, body: &[u8]) {
         let msg: MsgSync = match decode("MsgSync", body) {
             Ok(m) => m,
             Err(why) => {
@@ -62,12 +62,27 @@ impl SyncNode {
             error: String::new(),
         };
         let mut close = msg.shutdown;
-        match self.validate(peer, &msg) {
+        let verdict = match self.check_version(now, peer, &msg.version) {
+            VersionCheck::Same => Ok(false),
+            VersionCheck::Hold => Ok(true),
+            VersionCheck::Reject(e) => Err(e),
+        };
+        let verdict = verdict.and_then(|held| self.verify_signature(peer, &msg).map(|()| held));
+        let held = matches!(verdict, Ok(true));
+        match verdict {
             Err(e) => {
-                resp.error = e.to_string();
+                resp.error = match &e {
+                    // charon's wording, which a negotiating peer reads our version from.
+                    SyncError::PeerIncompatible { ours, theirs, .. } => {
+                        charon_version_mismatch(ours, theirs)
+                    }
+                    _ => e.to_string(),
+                };
                 self.fail(e);
             }
-            Ok(()) => {
+            // Another version while negotiating: answered, not counted (see `negotiate`).
+            Ok(true) => close = false,
+            Ok(false) => {
                 self.mark_connected(peer);
                 if let Some(t) = self.lost_since.get_mut(peer.as_usize()) {
                     *t = None;
@@ -89,7 +104,7 @@ impl SyncNode {
             side: Side::Server,
             frame: Framing::SYNC.encode(&resp.encode_to_vec()),
         });
-        if msg.shutdown && resp.error.is_empty() {
+        if msg.shutdown && resp.error.is_empty() && !held {
             if let Some(s) = self.server_mut(peer) {
                 s.shutdown = true;
             }
@@ -103,20 +118,12 @@ impl SyncNode {
                 side: Side::Server,
             });
         }
+        self.negotiate(now);
     }
 
-    /// charon `Server.validReq`: version first, then the definition-hash signature.
-    fn validate(&self, peer: PeerIdx, msg: &MsgSync) -> Result<(), SyncError> {
-        let ours = self.cfg.profile.sync_version;
-        let theirs = parse_minor(&msg.version);
-        if theirs.is_none() || theirs != parse_minor(ours) {
-            return Err(SyncError::PeerIncompatible {
-                peer,
-                step: self.step,
-                ours,
-                theirs: peer_text(&msg.version),
-            });
-        }
+    /// charon `Server.validReq` after the version ([`SyncNode::check_version`]): the
+    /// definition-hash signature.
+    fn verify_signature(&self, peer: PeerIdx, msg: &MsgSync) -> Result<(), SyncError> {
         let key = self
             .cfg
             .peers

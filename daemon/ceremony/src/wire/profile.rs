@@ -2,13 +2,19 @@
 //! ceremony with, as data (charon-dkg-protocol.md §1.4, §1.6, §1.14; issue 5). A profile is
 //! chosen per ceremony: by name from configuration, else [`Profile::for_definition`].
 //!
-//! | profile | sync `version` | bcast protocol | bcast hash | default for definitions |
-//! |---|---|---|---|---|
-//! | `v1.7` | `v1.7` | `/charon/dkg/bcast/1.0.0/{sig,msg}` | SHA-256(type URL ‖ value) | — |
-//! | `v1.8` | `v1.8` | 1.0.0 | same | — |
-//! | `v1.9` | `v1.9` | 1.0.0 | same | — |
-//! | **`v1.10`** | `v1.10` | 1.0.0 | same | v1.6.0 – v1.10.0 (**default**) |
-//! | `v1.11` | `v1.11` | `/charon/dkg/bcast/2.0.0/{sig,msg}` | session-bound (see [`BcastHash`]) | v1.11.0 |
+//! | profile | sync `version` | bcast protocol | bcast hash | "shutdown ready" step | charon's own shutdown bound | default for definitions |
+//! |---|---|---|---|---|---|---|
+//! | `v1.7` | `v1.7` | `/charon/dkg/bcast/1.0.0/{sig,msg}` | SHA-256(type URL ‖ value) | no | none | — |
+//! | `v1.8` | `v1.8` | 1.0.0 | same | no | none | — |
+//! | `v1.9` | `v1.9` | 1.0.0 | same | no | none | — |
+//! | **`v1.10`** | `v1.10` | 1.0.0 | same | yes | none | v1.6.0 – v1.10.0 (**default**) |
+//! | `v1.11` | `v1.11` | `/charon/dkg/bcast/2.0.0/{sig,msg}` | session-bound (see [`BcastHash`]) | yes | 2 min | v1.11.0 |
+//!
+//! The shutdown columns were read from charon's `dkg/dkg.go` `startSyncProtocol` at the tags
+//! v1.7.0, v1.9.5, v1.10.0, v1.10.3 and v1.11.0-rc3 (`tests/conformance/README.md` has the
+//! whole per-version message sequence): the extra barrier arrived in v1.10.0 (charon#4344), the
+//! 2-minute context around the shutdown only in v1.11 (charon#4616). dkgd bounds its own
+//! shutdown wait in every profile ([`crate::sync::SyncTimers::shutdown_timeout`]).
 //!
 //! Shared by all five (checked in charon's tags v1.7.0 … v1.10.3 and v1.11.0-rc3): sync
 //! `/charon/dkg/sync/1.0.0/` (trailing slash), FROST `/charon/dkg/frost/2.0.0/round1/cast`,
@@ -17,6 +23,8 @@
 //! (field 6 arrived in v1.8; older peers ignore it as an unknown field). Definitions v1.11.0
 //! exist only from charon v1.11 (its `cluster/version.go` is the first with `v1.11.0`), so they
 //! select the v1.11 profile; every earlier definition selects the released v1.10 line.
+
+use std::time::Duration;
 
 use dkgd_formats::definition::{Definition, Version};
 
@@ -69,6 +77,12 @@ pub struct Profile {
     pub max_delimited_frame_bytes: usize,
     /// The newest definition version this charon minor's `dkg` accepts.
     pub max_definition_version: Version,
+    /// Whether the shutdown starts with one more sync barrier ("shutdown ready", charon
+    /// ≥ v1.10.0). Without it every client sends `shutdown = true` right after the post-write
+    /// barrier, still at that step number.
+    pub shutdown_ready_step: bool,
+    /// How long this charon minor itself waits for the shutdown handshake (`None`: forever).
+    pub charon_shutdown_bound: Option<Duration>,
 }
 
 const SYNC: ProtocolId = "/charon/dkg/sync/1.0.0/";
@@ -84,7 +98,7 @@ const PARSIGEX: ProtocolId = "/charon/parsigex/2.0.0";
 const PEERINFO: ProtocolId = "/charon/peerinfo/2.0.0";
 
 /// The bcast 1.0.0 line (charon v1.7 – v1.10) with `version` as its sync string.
-const fn bcast1(name: &'static str, sync_nickname: bool) -> Profile {
+const fn bcast1(name: &'static str, sync_nickname: bool, shutdown_ready_step: bool) -> Profile {
     Profile {
         name,
         sync_version: name,
@@ -102,17 +116,19 @@ const fn bcast1(name: &'static str, sync_nickname: bool) -> Profile {
         max_sync_frame_bytes: MAX_SYNC_FRAME_BYTES,
         max_delimited_frame_bytes: MAX_DELIMITED_FRAME_BYTES,
         max_definition_version: Version::V1_10,
+        shutdown_ready_step,
+        charon_shutdown_bound: None,
     }
 }
 
 /// charon v1.7.x.
-pub static V1_7: Profile = bcast1("v1.7", false);
+pub static V1_7: Profile = bcast1("v1.7", false, false);
 /// charon v1.8.x.
-pub static V1_8: Profile = bcast1("v1.8", true);
+pub static V1_8: Profile = bcast1("v1.8", true, false);
 /// charon v1.9.x.
-pub static V1_9: Profile = bcast1("v1.9", true);
+pub static V1_9: Profile = bcast1("v1.9", true, false);
 /// charon v1.10.x, the released line: the default.
-pub static V1_10: Profile = bcast1("v1.10", true);
+pub static V1_10: Profile = bcast1("v1.10", true, true);
 /// charon v1.11.x: bcast 2.0.0 with the session-bound hash.
 pub static V1_11: Profile = Profile {
     name: "v1.11",
@@ -121,7 +137,8 @@ pub static V1_11: Profile = Profile {
     bcast_msg_protocol: BCAST2_MSG,
     bcast_hash: BcastHash::SessionBound,
     max_definition_version: Version::V1_11,
-    ..bcast1("v1.11", true)
+    charon_shutdown_bound: Some(Duration::from_secs(120)),
+    ..bcast1("v1.11", true, true)
 };
 
 /// Every profile, oldest first.
@@ -196,6 +213,25 @@ impl Profile {
     }
 }
 
+/// The framing of `protocol` under any profile (every profile frames a protocol ID the same
+/// way), for a driver that serves every profile while the version is being negotiated.
+pub fn framing_of(protocol: &str) -> Option<Framing> {
+    ALL.iter().find_map(|p| p.framing(protocol))
+}
+
+/// Every libp2p protocol of every profile, without duplicates, oldest profile first.
+pub fn all_protocols() -> Vec<ProtocolId> {
+    let mut out: Vec<ProtocolId> = Vec::new();
+    for p in ALL {
+        for id in p.protocols() {
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+    }
+    out
+}
+
 /// `(major, minor)` of a charon version string, as charon's `version.Parse` reads it:
 /// `^v(\d+)\.(\d+)(?:\.(\d+))?(?:-(.+))?$` (ASCII digits). `None` if it does not parse.
 pub fn parse_minor(version: &str) -> Option<(u64, u64)> {
@@ -265,5 +301,26 @@ mod tests {
         assert!(V1_10.accepts_definition(Version::V1_6));
         assert!(!V1_10.accepts_definition(Version::V1_11));
         assert!(V1_11.accepts_definition(Version::V1_11));
+    }
+
+    #[test]
+    fn shutdown_sequence_per_profile() {
+        for p in [&V1_7, &V1_8, &V1_9] {
+            assert!(!p.shutdown_ready_step, "{}", p.name);
+            assert_eq!(p.charon_shutdown_bound, None);
+        }
+        assert!(V1_10.shutdown_ready_step && V1_11.shutdown_ready_step);
+        assert_eq!(V1_10.charon_shutdown_bound, None);
+        assert_eq!(V1_11.charon_shutdown_bound, Some(Duration::from_secs(120)));
+    }
+
+    #[test]
+    fn union_of_protocols() {
+        let all = all_protocols();
+        assert_eq!(all.len(), 8, "{all:?}");
+        assert!(all.contains(&BCAST1_SIG) && all.contains(&BCAST2_MSG));
+        assert_eq!(framing_of(BCAST2_SIG), Some(Framing::DELIMITED));
+        assert_eq!(framing_of(SYNC), Some(Framing::SYNC));
+        assert_eq!(framing_of("/other/1.0.0"), None);
     }
 }

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dkgd_ceremony::sync::{Side, SyncTransmit};
+use dkgd_ceremony::wire::profile::{all_protocols, framing_of};
 use dkgd_ceremony::wire::{FrameDecoder, InboundId, Profile, TransmitKind};
 use dkgd_ceremony::{Artifacts, Ceremony, CeremonyError, Event, Outgoing, PeerIdx, Phase, Stream};
 use dkgd_formats::enr::PeerId;
@@ -33,7 +34,7 @@ pub type CommitFn = Arc<dyn Fn(&Artifacts) -> Result<(), String> + Send + Sync>;
 pub type ObserverFn = Arc<dyn Fn(Report) + Send + Sync>;
 
 /// What the driver tells its observer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Report {
     /// A step started or advanced: `done` of `of` units.
@@ -49,6 +50,35 @@ pub enum Report {
     Committing,
     /// The artifacts are written; waiting for the peers' post-write barrier.
     Committed,
+    /// A peer announced its charon version while the version is negotiated.
+    PeerVersion {
+        /// The peer.
+        peer: PeerIdx,
+        /// What it announced (peer-supplied).
+        version: String,
+    },
+    /// The ceremony speaks this charon version (negotiated, or as configured).
+    Profile {
+        /// The profile's name, e.g. `v1.10`.
+        name: &'static str,
+        /// Whether negotiation switched to it from the definition's default.
+        switched_from: Option<&'static str>,
+    },
+    /// A peer ended without the "shutdown ready" step (charon < v1.10), after writing.
+    PeerSkippedShutdownReady {
+        /// The peer.
+        peer: PeerIdx,
+    },
+}
+
+/// How a ceremony that completed ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The profile it ran in.
+    pub profile: &'static Profile,
+    /// Peers that ended without the "shutdown ready" step (charon < v1.10 behaviour): they
+    /// had written their artifacts; not a failure.
+    pub skipped_shutdown_ready: Vec<PeerId>,
 }
 
 /// How long opening a stream may take (connect wait included) before it counts as failed.
@@ -98,16 +128,17 @@ enum Write {
 }
 
 /// Runs the ceremony to `Done` over `host`. `peers` are the definition's operators in
-/// order (index = [`PeerIdx`]). Must run inside a tokio runtime.
+/// order (index = [`PeerIdx`]). `negotiate`: serve every profile's protocols, because the
+/// ceremony may switch profile before step 1. Must run inside a tokio runtime.
 pub async fn run(
     mut ceremony: Ceremony,
     host: Host,
     peers: Vec<PeerId>,
-    profile: &'static Profile,
+    negotiate: bool,
     origin: tokio::time::Instant,
     commit: CommitFn,
     observer: ObserverFn,
-) -> Result<(), DriverError> {
+) -> Result<Outcome, DriverError> {
     let now = || dkgd_ceremony::wire::Instant::from_elapsed(origin.elapsed());
     let index: HashMap<PeerId, PeerIdx> = peers
         .iter()
@@ -118,11 +149,17 @@ pub async fn run(
     let (tx, mut rx) = mpsc::unbounded_channel::<Input>();
     let next_id = Arc::new(std::sync::atomic::AtomicU64::new(1));
     let mut acceptors = Vec::new();
-    for protocol in profile.protocols() {
-        let p2p = p2p_protocol(profile, protocol)?;
+    let sync_protocol = ceremony.profile().sync_protocol;
+    let mut skipped: Vec<PeerId> = Vec::new();
+    observer(Report::Profile {
+        name: ceremony.profile().name,
+        switched_from: None,
+    });
+    for protocol in served(ceremony.profile(), negotiate) {
+        let p2p = p2p_protocol(protocol)?;
         let mut incoming = host.accept(&p2p)?;
         let (tx, index, next_id) = (tx.clone(), Arc::clone(&index), Arc::clone(&next_id));
-        let is_sync = protocol == profile.sync_protocol;
+        let is_sync = protocol == sync_protocol;
         acceptors.push(tokio::spawn(async move {
             while let Some(stream) = incoming.next().await {
                 let Some(&peer) = index.get(stream.peer()) else {
@@ -142,7 +179,7 @@ pub async fn run(
                 let tx = tx.clone();
                 tokio::spawn(async move {
                     let stream = Stream::Inbound(InboundId(id));
-                    read_loop(reader, profile, protocol, peer, stream, &tx, usize::MAX).await;
+                    read_loop(reader, protocol, peer, stream, &tx, usize::MAX).await;
                 });
             }
         }));
@@ -161,7 +198,7 @@ pub async fn run(
                         continue;
                     };
                     let (host, tx) = (host.clone(), tx.clone());
-                    let p2p = p2p_protocol(profile, profile.sync_protocol)?;
+                    let p2p = p2p_protocol(sync_protocol)?;
                     tokio::spawn(async move {
                         match host.open_stream(&peer, &p2p).await {
                             Ok(stream) => {
@@ -169,11 +206,9 @@ pub async fn run(
                                 let (wtx, wrx) = mpsc::unbounded_channel();
                                 tokio::spawn(write_loop(writer, wrx));
                                 let _ = tx.send(Input::Opened(to, wtx));
-                                let proto = profile.sync_protocol;
                                 read_loop(
                                     reader,
-                                    profile,
-                                    proto,
+                                    sync_protocol,
                                     to,
                                     Stream::Outbound,
                                     &tx,
@@ -220,12 +255,9 @@ pub async fn run(
                             continue;
                         };
                         let (host, tx) = (host.clone(), tx.clone());
-                        let p2p = p2p_protocol(profile, t.protocol)?;
+                        let p2p = p2p_protocol(t.protocol)?;
                         tokio::spawn(async move {
-                            send_one(
-                                host, peer, p2p, profile, t.to, t.protocol, kind, t.frame, tx,
-                            )
-                            .await;
+                            send_one(host, peer, p2p, t.to, t.protocol, kind, t.frame, tx).await;
                         });
                     }
                 },
@@ -257,7 +289,40 @@ pub async fn run(
                         let _ = tx.send(Input::Committed(r));
                     });
                 }
-                Event::Done => finished = Some(Ok(())),
+                Event::Done => {
+                    finished = Some(Ok(Outcome {
+                        profile: ceremony.profile(),
+                        skipped_shutdown_ready: skipped.clone(),
+                    }))
+                }
+                Event::PeerVersion { peer, version } => {
+                    let id = peers.get(peer.as_usize()).map(ToString::to_string);
+                    tracing::info!(operator = %peer, peer_id = id.as_deref().unwrap_or("?"), version = %version, "peer announced its charon version");
+                    observer(Report::PeerVersion { peer, version });
+                }
+                Event::ProfileSwitched { from, to } => {
+                    tracing::warn!(
+                        from = from.name,
+                        to = to.name,
+                        "every peer speaks charon {}: this ceremony runs the {} wire profile (negotiated; the definition's default was {})",
+                        to.sync_version,
+                        to.name,
+                        from.name
+                    );
+                    observer(Report::Profile {
+                        name: to.name,
+                        switched_from: Some(from.name),
+                    });
+                }
+                Event::PeerSkippedShutdownReady { peer } => {
+                    if let Some(id) = peers.get(peer.as_usize()) {
+                        skipped.push(*id);
+                    }
+                    tracing::warn!(
+                        "operator {peer} ended the ceremony without the shutdown-ready step: it runs charon < v1.10; every node already wrote its artifacts"
+                    );
+                    observer(Report::PeerSkippedShutdownReady { peer });
+                }
                 Event::Aborted(error) => {
                     let culprit = error
                         .culprit()
@@ -305,13 +370,13 @@ pub async fn run(
             }
             Input::Closed(peer, protocol, stream) => {
                 if let Stream::Inbound(InboundId(id)) = stream {
-                    if protocol != profile.sync_protocol {
+                    if protocol != sync_protocol {
                         // A one-way stream ended normally; a request keeps its responder.
                         continue;
                     }
                     let _ = id;
                     servers.remove(&peer);
-                } else if protocol == profile.sync_protocol {
+                } else if protocol == sync_protocol {
                     clients.remove(&peer);
                 }
                 ceremony.handle_closed(t, peer, protocol, stream);
@@ -382,21 +447,29 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-/// Every protocol of `profile` as the host serves it: give these to
+/// Every protocol the host serves, as it serves them: give these to
 /// [`dkgd_p2p::HostConfig::protocols`] so peers' early streams queue instead of failing.
-pub fn protocols(profile: &Profile) -> Result<Vec<Protocol>, dkgd_p2p::Error> {
-    profile
-        .protocols()
+/// While negotiating (`negotiate`) every profile's protocols are served, since the profile
+/// may still change; otherwise only `profile`'s.
+pub fn protocols(profile: &Profile, negotiate: bool) -> Result<Vec<Protocol>, dkgd_p2p::Error> {
+    served(profile, negotiate)
         .into_iter()
-        .map(|p| p2p_protocol(profile, p))
+        .map(p2p_protocol)
         .collect()
 }
 
-fn p2p_protocol(profile: &Profile, protocol: &str) -> Result<Protocol, dkgd_p2p::Error> {
-    let framing = if protocol == profile.sync_protocol {
-        Framing::I64Le
+fn served(profile: &Profile, negotiate: bool) -> Vec<&'static str> {
+    if negotiate {
+        all_protocols()
     } else {
-        Framing::Varint
+        profile.protocols().to_vec()
+    }
+}
+
+fn p2p_protocol(protocol: &str) -> Result<Protocol, dkgd_p2p::Error> {
+    let framing = match framing_of(protocol) {
+        Some(dkgd_ceremony::wire::Framing::Sync { .. }) => Framing::I64Le,
+        _ => Framing::Varint,
     };
     Ok(Protocol::new(protocol, framing)?.with_timeout(Some(OPEN_TIMEOUT)))
 }
@@ -407,7 +480,6 @@ async fn send_one(
     host: Host,
     peer: PeerId,
     p2p: Protocol,
-    profile: &'static Profile,
     to: PeerIdx,
     protocol: &'static str,
     kind: TransmitKind,
@@ -440,7 +512,7 @@ async fn send_one(
     if kind == TransmitKind::Request {
         let (reader, mut writer) = inner.split();
         let _ = writer.close().await;
-        read_loop(reader, profile, protocol, to, Stream::Outbound, &tx, 1).await;
+        read_loop(reader, protocol, to, Stream::Outbound, &tx, 1).await;
     }
 }
 
@@ -474,14 +546,13 @@ async fn write_loop(mut writer: impl AsyncWrite + Unpin, mut rx: mpsc::Unbounded
 /// before `max` frames arrived.
 async fn read_loop(
     mut reader: impl AsyncRead + Unpin,
-    profile: &'static Profile,
     protocol: &'static str,
     peer: PeerIdx,
     stream: Stream,
     tx: &mpsc::UnboundedSender<Input>,
     max: usize,
 ) {
-    let Some(framing) = profile.framing(protocol) else {
+    let Some(framing) = framing_of(protocol) else {
         return;
     };
     let mut decoder = FrameDecoder::new(framing);

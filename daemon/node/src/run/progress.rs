@@ -38,6 +38,28 @@ pub enum ProgressEvent {
         #[serde(default)]
         total: u32,
     },
+    /// The charon wire profile the ceremony speaks (at start, and again if negotiation
+    /// switched it before step 1).
+    Profile {
+        /// The profile, e.g. `v1.10`.
+        name: String,
+        /// The definition's default it switched from, if negotiated.
+        #[serde(default)]
+        switched_from: Option<String>,
+    },
+    /// An operator announced its charon version (while the version is negotiated).
+    PeerVersion {
+        /// The operator's 0-based index in the definition.
+        operator: u32,
+        /// The version it announced (peer-supplied text).
+        version: String,
+    },
+    /// An operator ended without the "shutdown ready" step (charon < v1.10) after writing
+    /// its artifacts; the ceremony still completed.
+    PeerSkippedShutdownReady {
+        /// The operator's 0-based index.
+        operator: u32,
+    },
     /// The artifacts are committed; the lock hash (0x-hex).
     Done {
         /// `lock_hash` of the written cluster-lock.json.
