@@ -1,0 +1,496 @@
+//! Conformance against charon's wire sequences (issue 10 §3): real `dkgd dkg` processes and
+//! one scripted charon peer ([`charon_peer`], written from charon's Go source, sharing no
+//! state machine with dkgd) in one ceremony over libp2p on 127.0.0.1.
+//!
+//! Each case: 4 operators, threshold 3, 1 validator; 3 dkgd processes and the scripted peer
+//! playing charon vX. A conformant dkgd completes, exits 0 soon after it committed, writes a
+//! data dir that `dkgd verify` accepts with the lock the scripted peer signed, and sends the
+//! scripted peer its `shutdown = true` in the sequence that charon version expects.
+
+mod support;
+
+#[path = "support/charon_peer/mod.rs"]
+mod charon_peer;
+
+use charon_peer::{CharonVersion, Fault, Journal, Outcome, PeerConfig};
+use dkgd_formats::definition::Definition;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use support::cluster::{free_port, Cluster};
+use support::{dkgd, run, s};
+
+/// Cases run one at a time: each is four processes' worth of work on a small CI box.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Bound on a whole case.
+const CASE_DEADLINE: Duration = Duration::from_secs(120);
+/// How long after every dkgd node committed the scripted peer may still be shutting down.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+/// How long after the scripted peer finished the dkgd nodes may still run.
+const EXIT_GRACE: Duration = Duration::from_secs(15);
+/// "Exits within ~10 s after its last commit."
+const EXIT_AFTER_COMMIT: Duration = Duration::from_secs(10);
+
+/// Who knows whose address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dial {
+    /// Everyone knows everyone; everyone listens.
+    Both,
+    /// The scripted peer does not listen (charon's default: no `--p2p-tcp-address`) and
+    /// dials the dkgd nodes; they are not told its address.
+    PeerDials,
+    /// The scripted peer listens and knows no address; the dkgd nodes dial it.
+    WeDial,
+}
+
+/// `--compat` for the dkgd nodes.
+#[derive(Debug, Clone, Copy)]
+enum Compat {
+    Fixed(&'static str),
+    Auto,
+}
+
+struct Case {
+    version: CharonVersion,
+    compat: Compat,
+    dial: Dial,
+    fault: Fault,
+    /// The scripted peer's operator index.
+    scripted: usize,
+}
+
+impl Case {
+    fn new(version: CharonVersion) -> Case {
+        Case {
+            version,
+            compat: Compat::Fixed(version.minor()),
+            dial: Dial::Both,
+            fault: Fault::None,
+            scripted: 3,
+        }
+    }
+}
+
+struct NodeRun {
+    index: usize,
+    code: Option<i32>,
+    committed: Option<Instant>,
+    exited: Option<Instant>,
+}
+
+struct Finished {
+    version: CharonVersion,
+    cluster: Cluster,
+    outcome: Result<Outcome, String>,
+    peer_done: Option<Instant>,
+    nodes: Vec<NodeRun>,
+    journal: Journal,
+    started: Instant,
+}
+
+impl Finished {
+    /// Everything useful for a failure message.
+    fn dump(&self) -> String {
+        let mut out = format!(
+            "scripted peer (operator {}): {:?}\n---- its journal\n{}",
+            self.cluster.peer_id(self.scripted()),
+            self.outcome.as_ref().map(|o| &o.shutdown_from),
+            self.journal.render()
+        );
+        for n in &self.nodes {
+            let log = std::fs::read_to_string(self.cluster.log(n.index)).unwrap_or_default();
+            out.push_str(&format!(
+                "---- dkgd operator {} ({}): exit {:?}, committed at {:?}, exited at {:?}\n{log}",
+                n.index,
+                self.cluster.peer_id(n.index),
+                n.code,
+                n.committed.map(|t| t - self.started),
+                n.exited.map(|t| t - self.started),
+            ));
+        }
+        out
+    }
+
+    fn scripted(&self) -> usize {
+        (0..self.cluster.dirs.len())
+            .find(|i| !self.nodes.iter().any(|n| n.index == *i))
+            .expect("scripted index")
+    }
+
+    fn node_stderr(&self, i: usize) -> String {
+        std::fs::read_to_string(self.cluster.log(i)).unwrap_or_default()
+    }
+}
+
+fn spawn_node(cluster: &Cluster, i: usize, case: &Case, ports: &[u16]) -> Child {
+    let n = cluster.dirs.len();
+    let mut args: Vec<String> = vec![
+        "dkg".into(),
+        "--definition".into(),
+        s(&cluster.definition).into(),
+        "--data-dir".into(),
+        s(&cluster.dirs[i]).into(),
+        "--insecure-keystores".into(),
+        "--listen".into(),
+        format!("/ip4/127.0.0.1/tcp/{}", ports[i]),
+    ];
+    args.extend(match case.compat {
+        Compat::Fixed(v) => ["--compat".to_owned(), v.to_owned()],
+        Compat::Auto => ["--compat".to_owned(), "auto".to_owned()],
+    });
+    for j in (0..n).filter(|&j| j != i) {
+        if j == case.scripted && case.dial == Dial::PeerDials {
+            continue;
+        }
+        args.push("--peer-addr".into());
+        args.push(format!(
+            "{}=/ip4/127.0.0.1/tcp/{}",
+            cluster.peer_id(j),
+            ports[j]
+        ));
+    }
+    let log = std::fs::File::create(cluster.log(i)).expect("log file");
+    let out = std::fs::File::create(cluster.progress_file(i)).expect("stdout file");
+    let level = std::env::var("DKGD_TEST_LOG").unwrap_or_else(|_| "info".to_owned());
+    dkgd()
+        .args(&args)
+        .env("RUST_LOG", level)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(log)
+        .spawn()
+        .expect("spawning dkgd dkg")
+}
+
+fn committed(log: &Path) -> bool {
+    std::fs::read_to_string(log).is_ok_and(|t| t.contains("artifacts written"))
+}
+
+/// Runs one mixed ceremony to its end (or the case deadline) and collects what happened.
+fn run_case(case: Case) -> Finished {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let cluster = Cluster::with_version(4, 1, case.version.definition_version());
+    let n = cluster.dirs.len();
+    let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+    let started = Instant::now();
+    let mut children: Vec<(usize, Child)> = (0..n)
+        .filter(|&i| i != case.scripted)
+        .map(|i| (i, spawn_node(&cluster, i, &case, &ports)))
+        .collect();
+
+    let k = case.scripted;
+    let listen = match case.dial {
+        Dial::PeerDials => Vec::new(),
+        _ => vec![charon_peer::net::addr(&format!(
+            "/ip4/127.0.0.1/tcp/{}",
+            ports[k]
+        ))],
+    };
+    let peer_addrs = match case.dial {
+        Dial::WeDial => Vec::new(),
+        _ => (0..n)
+            .filter(|&j| j != k)
+            .map(|j| {
+                let a = charon_peer::net::addr(&format!("/ip4/127.0.0.1/tcp/{}", ports[j]));
+                (j, a)
+            })
+            .collect(),
+    };
+    let definition =
+        Definition::from_json(&std::fs::read(&cluster.definition).expect("definition"))
+            .expect("definition json");
+    let cfg = PeerConfig {
+        version: case.version,
+        key: charon_peer::ceremony::copy_key(&cluster.keys[k]),
+        definition,
+        listen,
+        peer_addrs,
+        nickname: "scripted-charon".to_owned(),
+        fault: case.fault.clone(),
+        timeout: Duration::from_secs(60),
+    };
+    let journal = Journal::new();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut nodes: Vec<NodeRun> = children
+        .iter()
+        .map(|(i, _)| NodeRun {
+            index: *i,
+            code: None,
+            committed: None,
+            exited: None,
+        })
+        .collect();
+    let (outcome, peer_done) = rt.block_on(async {
+        let mut script = tokio::spawn(charon_peer::run(cfg, journal.clone()));
+        let mut outcome: Option<Result<Outcome, String>> = None;
+        let mut peer_done = None;
+        loop {
+            let now = Instant::now();
+            for ((_, child), node) in children.iter_mut().zip(nodes.iter_mut()) {
+                if node.committed.is_none() && committed(&cluster.log(node.index)) {
+                    node.committed = Some(now);
+                }
+                if node.code.is_none() {
+                    if let Ok(Some(st)) = child.try_wait() {
+                        node.code = Some(st.code().unwrap_or(-1));
+                        node.exited = Some(now);
+                    }
+                }
+            }
+            if outcome.is_none() && script.is_finished() {
+                outcome = Some(match (&mut script).await {
+                    Ok(r) => r,
+                    Err(e) => Err(format!("script task failed: {e}")),
+                });
+                peer_done = Some(now);
+            }
+            let all_exited = nodes.iter().all(|n| n.code.is_some());
+            if outcome.is_some() && all_exited {
+                break;
+            }
+            if now - started > CASE_DEADLINE {
+                break;
+            }
+            if peer_done.is_some_and(|d| now - d > EXIT_GRACE) {
+                break;
+            }
+            let last_commit = nodes.iter().map(|n| n.committed).collect::<Option<Vec<_>>>();
+            if let Some(c) = last_commit.and_then(|c| c.into_iter().max()) {
+                if outcome.is_none() && now - c > SHUTDOWN_GRACE {
+                    journal.note(format!(
+                        "test: still shutting down {SHUTDOWN_GRACE:?} after every dkgd node committed"
+                    ));
+                    break;
+                }
+            }
+            if outcome.is_none() && all_exited && peer_done.is_none() {
+                // Every dkgd node is gone; give the script a moment to notice.
+                if nodes.iter().filter_map(|n| n.exited).max().is_some_and(|e| now - e > EXIT_GRACE) {
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if outcome.is_none() {
+            script.abort();
+        }
+        let outcome = outcome.unwrap_or_else(|| Err("the scripted peer did not finish".to_owned()));
+        (outcome, peer_done)
+    });
+    for (_, c) in &mut children {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    rt.shutdown_timeout(Duration::from_secs(2));
+    Finished {
+        version: case.version,
+        cluster,
+        outcome,
+        peer_done,
+        nodes,
+        journal,
+        started,
+    }
+}
+
+/// The acceptance checks of a successful mixed ceremony.
+fn assert_completed(f: &Finished) {
+    let dump = || f.dump();
+    let outcome = match &f.outcome {
+        Ok(o) => o,
+        Err(e) => panic!("the scripted peer failed: {e}\n{}", dump()),
+    };
+    let mut expect: Vec<usize> = f.nodes.iter().map(|n| n.index).collect();
+    expect.sort_unstable();
+    assert_eq!(
+        outcome.shutdown_from,
+        expect,
+        "shutdown messages received\n{}",
+        dump()
+    );
+    for n in &f.nodes {
+        assert_eq!(
+            n.code,
+            Some(0),
+            "dkgd operator {} exit code\n{}",
+            n.index,
+            dump()
+        );
+        let (c, e) = (n.committed.expect("committed"), n.exited.expect("exited"));
+        assert!(
+            e - c <= EXIT_AFTER_COMMIT,
+            "dkgd operator {} exited {:?} after its commit\n{}",
+            n.index,
+            e - c,
+            dump()
+        );
+    }
+    let want = format!("0x{}", hex::encode(outcome.lock_hash));
+    for n in &f.nodes {
+        let dir = &f.cluster.dirs[n.index];
+        run(&["verify", s(dir)]).expect_code(0);
+        let lock: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("cluster-lock.json")).expect("lock"))
+                .expect("lock json");
+        assert_eq!(
+            lock["lock_hash"].as_str(),
+            Some(want.as_str()),
+            "operator {}'s lock is not the one the scripted peer signed",
+            n.index
+        );
+    }
+    eprintln!(
+        "charon {} mixed ceremony: scripted peer done after {:?}; dkgd exits after commit: {:?}; shutdown at step {}\n{}",
+        f.version.minor(),
+        f.peer_done.map(|d| d - f.started),
+        f.nodes
+            .iter()
+            .map(|n| n.exited.zip(n.committed).map(|(e, c)| e - c))
+            .collect::<Vec<_>>(),
+        outcome.shutdown_step,
+        f.journal.render(),
+    );
+}
+
+/// Every dkgd node failed (non-zero), nothing written, each naming `needle`s.
+fn assert_failed_naming(f: &Finished, needles: &[&str]) {
+    for n in &f.nodes {
+        assert!(
+            n.code.is_some_and(|c| c != 0),
+            "dkgd operator {} should have failed\n{}",
+            n.index,
+            f.dump()
+        );
+        let err = f.node_stderr(n.index);
+        for needle in needles {
+            assert!(
+                err.contains(needle),
+                "dkgd operator {}'s error lacks {needle:?}\n{}",
+                n.index,
+                f.dump()
+            );
+        }
+    }
+    f.cluster.assert_nothing_written();
+}
+
+fn dkgd_has_compat_auto() -> bool {
+    let help = run(&["dkg", "--help"]);
+    help.stdout
+        .lines()
+        .skip_while(|l| !l.contains("--compat"))
+        .take(8)
+        .any(|l| l.contains("auto"))
+}
+
+// ---- 1. charon v1.7 – v1.11 peers complete with dkgd nodes ----
+
+#[test]
+fn v1_7_peer_completes_with_dkgd_nodes() {
+    assert_completed(&run_case(Case::new(CharonVersion::V1_7)));
+}
+
+#[test]
+fn v1_8_peer_completes_with_dkgd_nodes() {
+    assert_completed(&run_case(Case::new(CharonVersion::V1_8)));
+}
+
+#[test]
+fn v1_9_peer_completes_with_dkgd_nodes() {
+    assert_completed(&run_case(Case::new(CharonVersion::V1_9)));
+}
+
+#[test]
+fn v1_10_peer_completes_with_dkgd_nodes() {
+    assert_completed(&run_case(Case::new(CharonVersion::V1_10)));
+}
+
+#[test]
+fn v1_11_peer_completes_with_dkgd_nodes() {
+    assert_completed(&run_case(Case::new(CharonVersion::V1_11)));
+}
+
+// ---- 2. who dials whom ----
+
+#[test]
+fn v1_7_peer_dials_dkgd_nodes_that_do_not_know_its_address() {
+    let mut case = Case::new(CharonVersion::V1_7);
+    case.dial = Dial::PeerDials;
+    case.scripted = 0;
+    assert_completed(&run_case(case));
+}
+
+#[test]
+fn dkgd_nodes_dial_a_listening_v1_10_peer() {
+    let mut case = Case::new(CharonVersion::V1_10);
+    case.dial = Dial::WeDial;
+    case.scripted = 0;
+    assert_completed(&run_case(case));
+}
+
+// ---- 3. negative: version mismatch and charon error strings ----
+
+#[test]
+fn v1_7_peer_rejects_dkgd_speaking_v1_10_and_dkgd_names_it() {
+    let mut case = Case::new(CharonVersion::V1_7);
+    case.compat = Compat::Fixed("v1.10");
+    let f = run_case(case);
+    let why = f.outcome.as_ref().err().cloned().unwrap_or_default();
+    assert!(
+        f.journal
+            .render()
+            .contains("mismatching charon version; expect=v1.7, got=v1.10"),
+        "the scripted v1.7 server should have rejected v1.10\n{}",
+        f.dump()
+    );
+    assert!(
+        !why.is_empty(),
+        "the scripted charon peer must fail\n{}",
+        f.dump()
+    );
+    let peer = f.cluster.peer_id(3);
+    assert_failed_naming(&f, &[&peer, "v1.7"]);
+}
+
+#[test]
+fn dkgd_with_compat_auto_follows_a_v1_7_peer() {
+    assert!(
+        dkgd_has_compat_auto(),
+        "`dkgd dkg --compat auto` does not exist yet (issue 10 §2)"
+    );
+    let mut case = Case::new(CharonVersion::V1_7);
+    case.compat = Compat::Auto;
+    assert_completed(&run_case(case));
+}
+
+#[test]
+fn dkgd_with_compat_auto_follows_a_v1_11_peer() {
+    assert!(
+        dkgd_has_compat_auto(),
+        "`dkgd dkg --compat auto` does not exist yet (issue 10 §2)"
+    );
+    let mut case = Case::new(CharonVersion::V1_11);
+    case.compat = Compat::Auto;
+    assert_completed(&run_case(case));
+}
+
+#[test]
+fn a_charon_error_in_sync_responses_stops_dkgd_naming_it() {
+    let text = "invalid definition hash signature";
+    let mut case = Case::new(CharonVersion::V1_10);
+    case.fault = Fault::SyncErrorResponse(text.to_owned());
+    let f = run_case(case);
+    assert!(
+        f.outcome.is_err(),
+        "the faulty scripted peer aborts\n{}",
+        f.dump()
+    );
+    let peer = f.cluster.peer_id(3);
+    assert_failed_naming(&f, &[&peer, text]);
+}
