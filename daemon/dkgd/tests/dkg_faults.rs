@@ -175,10 +175,12 @@ fn killed_in_step_7_post_write_barrier() {
 #[test]
 fn a_node_with_another_wire_profile_makes_every_node_fail_fast() {
     let _g = one_at_a_time();
-    let cluster = Cluster::new(4, 1);
+    let mut cluster = Cluster::new(4, 1);
+    // Every node forces its profile (no negotiation): node 3 speaks charon v1.9's sync
+    // version, the others v1.10.
+    cluster.extra_args = vec!["--compat".into(), "v1.10".into()];
     let defs = vec![cluster.definition.clone(); 4];
     let runners: Vec<Vec<String>> = Vec::new();
-    // Node 3 speaks charon v1.9's sync version; the others the v1.10 default.
     let mut nodes = cluster.start_with_args(Net::Direct, &defs, &runners, 3, &["--compat", "v1.9"]);
     let codes = nodes.wait(Duration::from_secs(60));
     assert!(
@@ -195,6 +197,31 @@ fn a_node_with_another_wire_profile_makes_every_node_fail_fast() {
         );
     }
     cluster.assert_nothing_written();
+}
+
+#[test]
+fn compat_auto_joins_a_cluster_whose_nodes_run_an_older_charon() {
+    let _g = one_at_a_time();
+    let cluster = Cluster::new(4, 1);
+    let defs = vec![cluster.definition.clone(); 4];
+    let runners: Vec<Vec<String>> = Vec::new();
+    // A v1.10.0 definition; node 3 is pinned to charon v1.9's wire, the others negotiate
+    // (`--compat auto` is the default) and must follow it without any flag.
+    let mut nodes = cluster.start_with_args(Net::Direct, &defs, &runners, 3, &["--compat", "v1.9"]);
+    let codes = nodes.wait(Duration::from_secs(90));
+    assert!(
+        codes.iter().all(|c| *c == Some(0)),
+        "exit codes {codes:?}\n{}",
+        cluster.logs()
+    );
+    for i in 0..3 {
+        let log = std::fs::read_to_string(cluster.progress_file(i)).unwrap();
+        assert!(
+            log.contains("\"name\":\"v1.9\"") && log.contains("\"switched_from\":\"v1.10\""),
+            "node {i} does not report the negotiated profile:\n{}",
+            cluster.logs()
+        );
+    }
 }
 
 #[test]
