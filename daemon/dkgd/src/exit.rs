@@ -13,6 +13,8 @@ pub(crate) enum Code {
     Usage = 2,
     /// Verification: nothing failed, but some signatures cannot be verified offline.
     Unverifiable = 3,
+    /// The data dir's file system has no room for the artifacts (sysexits `EX_CANTCREAT`).
+    NoSpace = 73,
     /// Another process holds the key lock; retry later.
     TempFail = 75,
     /// Permissions: a file or directory has unsafe or insufficient permissions.
@@ -50,16 +52,37 @@ impl Failure {
 
     /// Prints the failure to stderr once and returns its exit code.
     pub(crate) fn report(self) -> ExitCode {
-        let mut msg = format!("error: {}", self.error);
-        for cause in self.error.chain().skip(1) {
-            msg.push_str(&format!(": {cause}"));
-        }
-        eprintln!("{msg}");
+        eprintln!("error: {}", chain(self.error.as_ref()));
         if let Some(h) = self.hint {
             eprintln!("hint: {h}");
         }
         self.code.into()
     }
+}
+
+/// An error and its causes as one line, `outer: cause: root cause` (so that an OS error such
+/// as "No space left on device" reaches whoever only keeps a string).
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut msg = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        // Some errors already quote their source; do not repeat it.
+        if !msg.ends_with(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        cause = c.source();
+    }
+    msg
+}
+
+/// Whether log output may carry ANSI colours: only on a terminal, and never with `NO_COLOR`
+/// set (<https://no-color.org>). Log files, pipes to a supervisor and the journal get plain
+/// text.
+pub(crate) fn ansi_wanted() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Installs the stderr tracing subscriber. `RUST_LOG` overrides the default `info` filter.
@@ -68,9 +91,37 @@ pub(crate) fn init_logging(format: crate::cli::LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi_wanted())
         .with_writer(std::io::stderr);
     let _ = match format {
         crate::cli::LogFormat::Text => builder.try_init(),
         crate::cli::LogFormat::Json => builder.json().try_init(),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_os_cause_reaches_the_one_line_message() {
+        let e = dkgd_store::Error::Io {
+            op: "writing",
+            path: "/data/validator_keys/keystore-0.json".into(),
+            source: std::io::Error::from_raw_os_error(nix::libc::ENOSPC),
+        };
+        let line = chain(&e);
+        assert!(
+            line.starts_with("writing /data/validator_keys/keystore-0.json: "),
+            "{line}"
+        );
+        assert!(line.contains("No space left on device"), "{line}");
+        let wrapped = anyhow::Error::new(e).context("committing the artifacts");
+        let line = chain(wrapped.as_ref());
+        assert!(
+            line.starts_with("committing the artifacts: writing "),
+            "{line}"
+        );
+        assert_eq!(line.matches("No space left on device").count(), 1, "{line}");
+    }
 }

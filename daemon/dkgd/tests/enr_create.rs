@@ -25,8 +25,8 @@ fn creates_a_charon_key_file_and_its_enr() {
     let text = std::fs::read_to_string(&key_path).unwrap();
     assert_eq!(text.len(), 64, "{text:?}");
     assert!(text.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')));
-    // Data dir created 0755 (minus umask); no temp files left behind.
-    assert_eq!(dir.metadata().unwrap().mode() & 0o777 & !0o755, 0);
+    // Data dir created owner-only (it holds the key); no temp files left behind.
+    assert_eq!(dir.metadata().unwrap().mode() & 0o777, 0o700);
     let mut names: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())

@@ -2,7 +2,7 @@
 //! key-using command runs at start), [`driver`] (the networked ceremony over libp2p), and the
 //! appliance daemon `dkgd run`: [`lifecycle`] (sans-IO state machine), [`run`] (the tokio
 //! loop, ceremony child, inbox), [`status`] (Unix-socket HTTP API), [`notify`] (systemd),
-//! [`config`] and [`logging`].
+//! [`config`] and [`logging`]; [`supervised`] makes supervised children die with their parent.
 //!
 //! What it does and does not do:
 //! * OS-facing code: resource limits, `prctl`, `mlock`. It is the one crate allowed `unsafe`
@@ -28,3 +28,4 @@ pub mod logging;
 pub mod notify;
 pub mod run;
 pub mod status;
+pub mod supervised;

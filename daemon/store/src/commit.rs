@@ -2,7 +2,8 @@
 //!
 //! ```text
 //!  preflight     no cluster-lock.json, validator_keys/ or deposit-data* yet   (else NotClean)
-//!  stage         .dkgd-staging/{validator_keys/keystore-N.{json,txt}, deposit-data*.json,
+//!  stage         .dkgd-staging/{validator_keys/keystore-N.{json,txt} (0400, dir 0700),
+//!                deposit-data*.json (0444),
 //!                cluster-lock.json}: every file created O_EXCL, fsynced; dirs fsynced
 //!  seal          .dkgd-staging/COMMIT written atomically   ◀── the commit point
 //!  publish       rename validator_keys/, then deposit files, then cluster-lock.json LAST
@@ -31,7 +32,8 @@ const KEYS_DIR: &str = "validator_keys";
 pub struct KeystoreArtifact<'a> {
     /// Validator index in the lock.
     pub index: usize,
-    /// EIP-2335 JSON (written 0444).
+    /// EIP-2335 JSON (written 0400: encrypted, but owner-only like every secret-bearing file;
+    /// charon writes 0444).
     pub json: &'a [u8],
     /// Password file content (written 0400).
     pub password: &'a [u8],
@@ -73,9 +75,9 @@ pub fn commit(dir: &Path, artifacts: &Artifacts<'_>) -> Result<Vec<PathBuf>, Err
     let staging = dir.join(STAGING_DIR);
     make_dir(&staging, 0o700)?;
     let keys = staging.join(KEYS_DIR);
-    make_dir(&keys, 0o755)?;
+    make_dir(&keys, 0o700)?;
     for k in &artifacts.keystores {
-        create_new(&keys, &format!("keystore-{}.json", k.index), k.json, 0o444)?;
+        create_new(&keys, &format!("keystore-{}.json", k.index), k.json, 0o400)?;
         create_new(
             &keys,
             &format!("keystore-{}.txt", k.index),
@@ -220,8 +222,10 @@ mod tests {
         assert_eq!(mode(&d.path().join("validator_keys/keystore-1.txt")), 0o400);
         assert_eq!(
             mode(&d.path().join("validator_keys/keystore-1.json")),
-            0o444
+            0o400
         );
+        assert_eq!(mode(&d.path().join("validator_keys")), 0o700);
+        assert_eq!(mode(&d.path().join("deposit-data.json")), 0o444);
     }
 
     #[test]

@@ -8,8 +8,9 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt};
 use std::path::{Path, PathBuf};
 
-/// Mode of a data directory we create (charon creates it 0755; `formats.md §5.1`).
-pub const DATA_DIR_MODE: u32 = 0o755;
+/// Mode of a data directory we create: owner-only, as it holds the identity key and key
+/// shares (charon creates it 0755; `formats.md §5.1`). Existing directories are left as they are.
+pub const DATA_DIR_MODE: u32 = 0o700;
 
 /// An existing data directory. Everything that touches the key starts here with
 /// [`DataDir::lock_key`].
@@ -37,7 +38,7 @@ impl DataDir {
         }
     }
 
-    /// Opens the data directory, creating it (and missing parents) with mode 0755 first if
+    /// Opens the data directory, creating it (and missing parents) with mode 0700 first if
     /// it does not exist.
     pub fn open_or_create(path: &Path) -> Result<Self, Error> {
         match Self::open(path) {
@@ -133,7 +134,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
-    fn creates_missing_dirs_with_0755() {
+    fn creates_missing_dirs_owner_only() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("a/b/.charon");
         let dd = DataDir::open_or_create(&p).unwrap();

@@ -79,6 +79,26 @@ pub enum Error {
         /// The OS error.
         source: io::Error,
     },
+    /// The data dir's file system has too little room for what is about to be written.
+    /// Nothing was written.
+    #[error(
+        "{} has room for {available_bytes} more bytes and {available_files} more files, but the \
+         ceremony's artifacts need about {needed_bytes} bytes and {needed_files} files \
+         (a 4× margin over the estimate)",
+        dir.display()
+    )]
+    NoSpace {
+        /// The data directory.
+        dir: PathBuf,
+        /// Free bytes for unprivileged writers (`statvfs` `f_bavail × f_frsize`).
+        available_bytes: u64,
+        /// Free inodes for unprivileged writers (`u64::MAX` where the file system has no limit).
+        available_files: u64,
+        /// What the artifacts are estimated to need, margin included.
+        needed_bytes: u64,
+        /// Files and directories the artifacts create.
+        needed_files: u64,
+    },
     /// Another process holds the key lock.
     #[error("the key in {} is in use by {holder}", dir.display())]
     InUse {

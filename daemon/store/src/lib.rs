@@ -27,6 +27,7 @@ pub mod datadir;
 pub mod error;
 pub mod keyfile;
 pub mod lock;
+pub mod preflight;
 pub mod state;
 mod timestamp;
 

@@ -11,6 +11,7 @@
 //!
 //! [`DefinitionPlan`] is shared with `dkgd demo`, which makes its definition the same way.
 
+use super::store_failure::store_failure;
 use crate::cli::{CreateArgs, CreateCommand, CreateDefinitionArgs};
 use crate::exit::{Code, Failure};
 use anyhow::anyhow;
@@ -304,47 +305,10 @@ fn key_failure(e: dkgd_store::Error, dir: &Path, flag: &str) -> Failure {
     let d = dkgd_store::error::shell_quote(dir);
     match &e {
         E::NotFound { .. } | E::NotADirectory { .. } | E::InvalidKey { .. } => Failure::new(
-            Code::Usage,
+            super::store_failure::code(&e),
             anyhow!("{flag} {}: {e}", dir.display()),
             format!("create the key first with: dkgd enr create --data-dir {d}"),
         ),
         _ => store_failure(e, dir),
     }
-}
-
-/// A store error as a failure with the README's exit codes (used by `dkgd demo` too).
-pub(crate) fn store_failure(e: dkgd_store::Error, dir: &Path) -> Failure {
-    use dkgd_store::Error as E;
-    let d = dkgd_store::error::shell_quote(dir);
-    let (code, hint) = match &e {
-        E::AlreadyExists { .. } => (
-            Code::Usage,
-            "it was left unchanged; choose another path".to_owned(),
-        ),
-        E::NotFound { .. } | E::NotADirectory { .. } | E::NotAFile { .. } => (
-            Code::Usage,
-            format!("check the path {d}; nothing was written"),
-        ),
-        E::UnsafePermissions { file, .. } => (
-            Code::NoPerm,
-            format!("run: chmod 600 {}", dkgd_store::error::shell_quote(file)),
-        ),
-        E::NotWritable { uid, .. } => (
-            Code::NoPerm,
-            format!("make {d} writable by uid {uid}, or choose another directory"),
-        ),
-        E::InUse { .. } => (
-            Code::TempFail,
-            format!("another process uses the key in {d}; retry when it has finished"),
-        ),
-        E::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => (
-            Code::NoPerm,
-            "check the ownership and permissions of the path above".to_owned(),
-        ),
-        _ => (
-            Code::Failed,
-            "check the path above (disk full? file system errors?) and retry".to_owned(),
-        ),
-    };
-    Failure::new(code, e, hint)
 }

@@ -56,7 +56,8 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
 
     super::harden_process()?;
     let dir: PathBuf = args.data_dir.clone();
-    let data_dir = DataDir::open_or_create(&dir).map_err(|e| store_failure(e, &dir))?;
+    // Never created here: a mistyped --data-dir must not become an empty one (exit 2).
+    let data_dir = DataDir::open(&dir).map_err(|e| store_failure(e, &dir))?;
     let mut lock = data_dir
         .lock_key("dkgd dkg")
         .map_err(|e| store_failure(e, &dir))?;
@@ -74,8 +75,7 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
     let key = Arc::new(lock.read_key().map_err(|e| store_failure(e, &dir))?);
     let _ = harden::lock_in_memory(&*key, "identity key");
 
-    let def_bytes = std::fs::read(&args.definition)
-        .map_err(|e| usage(anyhow!("cannot read {}: {e}", args.definition.display())))?;
+    let def_bytes = super::input::read_capped(&args.definition)?;
     let definition = Definition::from_json(&def_bytes)
         .map_err(|e| usage(anyhow!("{}: {e}", args.definition.display())))?;
     let peers = dkgd_p2p::cluster_peers(&definition)
@@ -101,6 +101,7 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
     );
     let plan = Plan::new(definition, &key.public_key())
         .map_err(|e| usage(anyhow!("{}: {e}", args.definition.display())))?;
+    super::preflight::check_data_dir(&dir, &plan)?;
     let kdf = if args.insecure_keystores {
         KdfStrength::InsecureTestOnly
     } else {
@@ -307,7 +308,8 @@ impl Progress {
 
 /// Writes the ceremony's artifacts through the all-or-nothing commit.
 fn commit_artifacts(dir: &Path, a: &dkgd_ceremony::Artifacts) -> Result<(), String> {
-    super::commit_artifacts(dir, a).map_err(|e| e.to_string())
+    // The whole chain: "No space left on device" must reach the operator.
+    super::commit_artifacts(dir, a).map_err(|e| crate::exit::chain(&e))
 }
 
 fn usage(e: anyhow::Error) -> Failure {
@@ -315,21 +317,5 @@ fn usage(e: anyhow::Error) -> Failure {
 }
 
 fn store_failure(e: dkgd_store::Error, dir: &Path) -> Failure {
-    use dkgd_store::Error as E;
-    let d = dkgd_store::error::shell_quote(dir);
-    let (code, hint) = match &e {
-        E::InUse { .. } => (
-            Code::TempFail,
-            format!("another process uses the key in {d}; stop it or choose another --data-dir"),
-        ),
-        E::NotClean { .. } => (
-            Code::Usage,
-            format!("{d} already holds ceremony artifacts; use a fresh --data-dir"),
-        ),
-        _ => (
-            Code::Failed,
-            "check the path above (permissions? key created with `dkgd enr create`?)".to_owned(),
-        ),
-    };
-    Failure::new(code, e, hint)
+    super::store_failure::store_failure(e, dir)
 }

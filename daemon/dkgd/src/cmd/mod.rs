@@ -4,9 +4,12 @@ mod create;
 mod demo;
 mod dkg;
 mod enr;
+mod input;
+mod preflight;
 mod relay;
 pub(crate) mod run;
 mod status;
+pub(crate) mod store_failure;
 mod verify;
 
 use crate::cli::Command;
@@ -16,6 +19,9 @@ use crate::exit::{Code, Failure};
 /// self-test on this CPU (charon once shipped a BLS build that produced wrong keys on some
 /// CPUs), so a broken backend stops before it touches any key or verdict.
 pub(crate) fn dispatch(command: Command) -> Result<Code, Failure> {
+    if matches!(command, Command::Dkg(_) | Command::Relay(_)) {
+        die_with_supervisor()?;
+    }
     if matches!(
         command,
         Command::Verify(_) | Command::Demo(_) | Command::Dkg(_) | Command::Run(_)
@@ -46,7 +52,7 @@ pub(crate) fn dispatch(command: Command) -> Result<Code, Failure> {
 }
 
 /// Writes one node's ceremony artifacts into `dir` through dkgd-store's all-or-nothing
-/// commit (keystores 0444/0400, deposit files and lock 0444, lock last).
+/// commit (keystores 0400, deposit files and lock 0444, lock last).
 pub(crate) fn commit_artifacts(
     dir: &std::path::Path,
     a: &dkgd_ceremony::Artifacts,
@@ -87,4 +93,23 @@ pub(crate) fn harden_process() -> Result<(), Failure> {
             "this kernel refused to disable core dumps; report this with your OS version",
         )
     })
+}
+
+/// A `dkgd dkg` or `dkgd relay` started by `dkgd run` or `dkgd demo` dies with it (issue 12
+/// §2: no orphans holding the key lock); exits at once if the supervisor is already gone.
+fn die_with_supervisor() -> Result<(), Failure> {
+    use dkgd_node::supervised::{self, Error};
+    match supervised::die_with_parent() {
+        Ok(_) => Ok(()),
+        Err(e @ Error::ParentGone { .. }) => Err(Failure::new(
+            Code::Failed,
+            e,
+            "nothing was started; the supervising dkgd is gone",
+        )),
+        Err(e) => Err(Failure::new(
+            Code::Failed,
+            e,
+            "report this with your OS version; run without the supervisor meanwhile",
+        )),
+    }
 }

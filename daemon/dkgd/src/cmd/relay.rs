@@ -9,6 +9,7 @@
 //! SIGINT or SIGTERM stop it cleanly (exit 0). A taken port is a usage error (exit 2) naming
 //! the address.
 
+use super::store_failure::store_failure;
 use crate::cli::RelayArgs;
 use crate::exit::{Code, Failure};
 use dkgd_crypto::k1::K1SecretKey;
@@ -116,33 +117,4 @@ fn signal_failure(e: std::io::Error) -> Failure {
         e,
         "the system refused to install signal handlers",
     )
-}
-
-/// A store error as an exit code and a next step.
-fn store_failure(e: dkgd_store::Error, dir: &Path) -> Failure {
-    use dkgd_store::Error as E;
-    let d = dkgd_store::error::shell_quote(dir);
-    let (code, hint) = match &e {
-        E::InUse { .. } => (
-            Code::TempFail,
-            format!("another process uses the key in {d}; stop it or choose another --data-dir"),
-        ),
-        E::UnsafePermissions { file, .. } => (
-            Code::NoPerm,
-            format!("run: chmod 600 {}", dkgd_store::error::shell_quote(file)),
-        ),
-        E::NotWritable { .. } => (
-            Code::NoPerm,
-            format!("make {d} writable by this user, or choose another --data-dir"),
-        ),
-        E::InvalidKey { .. } | E::NotAFile { .. } | E::NotADirectory { .. } => (
-            Code::Usage,
-            format!("fix or move aside what is in {d}, or choose another --data-dir"),
-        ),
-        _ => (
-            Code::Failed,
-            "check the path above (disk full? permissions?) and retry".to_owned(),
-        ),
-    };
-    Failure::new(code, e, hint)
 }

@@ -91,18 +91,14 @@ fn run_failure(e: RunError) -> Failure {
     use dkgd_store::Error as S;
     match e {
         RunError::Store(e) => {
-            let (code, hint) = match &*e {
-                S::InUse { .. } => (
-                    Code::TempFail,
-                    "another dkgd run uses this state dir; stop it (systemctl stop dkgd) or choose another --state-dir",
-                ),
-                S::NotWritable { .. } | S::UnsafePermissions { .. } => (
-                    Code::NoPerm,
-                    "give the dkgd user write access to its data and state dirs",
-                ),
-                _ => (Code::Failed, "check the path named above"),
+            let hint = match &*e {
+                S::InUse { .. } => "another dkgd run uses this state dir; stop it (systemctl stop dkgd) or choose another --state-dir",
+                S::NotWritable { .. } | S::UnsafePermissions { .. } => {
+                    "give the dkgd user write access to its data and state dirs"
+                }
+                _ => "check the path named above",
             };
-            Failure::new(code, *e, hint)
+            super::store_failure::with_hint(*e, hint)
         }
         RunError::Socket(e) => {
             let code = match &e {

@@ -6,6 +6,7 @@
 //!  Started{facts, record} ──▶ derive: artifacts verify        ⇒ complete
 //!                                   artifacts present, bad    ⇒ failed (no retry)
 //!                                   no key                    ⇒ first-boot ─CreateKey─▶
+//!                                   key lock held elsewhere   ⇒ key-locked ─KeyReleased─▶ derive
 //!                                   recorded complete, no lock⇒ failed (no retry)
 //!                                   no definition             ⇒ awaiting-definition
 //!                                   retry still pending       ⇒ failed (retry at T)
@@ -25,7 +26,7 @@ mod tests;
 mod types;
 
 pub use backoff::{Backoff, BackoffError};
-pub use types::{Action, ArtifactFacts, DefinitionFacts, Facts, Input, State, UnixMs};
+pub use types::{Action, ArtifactFacts, DefinitionFacts, Facts, Input, KeyHolder, State, UnixMs};
 
 use dkgd_store::state::{HistoryEvent, Record};
 use std::collections::VecDeque;
@@ -151,6 +152,11 @@ impl Lifecycle {
                 self.fail(now, reason);
             }
             Input::Timer => self.timer(now),
+            Input::KeyReleased { facts } if matches!(self.state, State::KeyLocked { .. }) => {
+                let mut record = self.record.clone();
+                record.last_error = None;
+                self.started(now, facts, Some(record));
+            }
             _ => {}
         }
     }
@@ -182,6 +188,23 @@ impl Lifecycle {
         }
         if !self.key_present {
             return self.proceed(now, "no identity key");
+        }
+        if let Some(h) = facts.key_holder {
+            // Not a failure of ours and not retried on a timer: the shell watches the lock.
+            self.record.last_error = Some(format!(
+                "the identity key is in use by {}; waiting for it to stop (stop that process \
+                 if it is a leftover)",
+                h.holder
+            ));
+            let detail = format!("key lock held by {}", h.holder);
+            return self.enter(
+                now,
+                State::KeyLocked {
+                    holder: h.holder,
+                    pid: h.pid,
+                },
+                detail,
+            );
         }
         if recorded_complete {
             let lock = self.record.lock_hash.clone().unwrap_or_default();

@@ -41,6 +41,14 @@ pub enum State {
         /// Units of the step in total (0 when unknown).
         total: u32,
     },
+    /// Another process holds the identity key's lock (an orphaned ceremony, `dkgd enr …`,
+    /// charon): nothing can run until it lets go. Unhealthy; left when the lock is free.
+    KeyLocked {
+        /// Who holds it, as the lock file tells (e.g. `PID 4242 (dkgd dkg)`).
+        holder: String,
+        /// The holder's PID when the lock file names one.
+        pid: Option<u32>,
+    },
     /// Artifacts present and verified. Final: never re-run, never touched.
     Complete,
     /// The last attempt failed.
@@ -60,17 +68,19 @@ impl State {
             Self::AwaitingDefinition => "awaiting-definition",
             Self::AwaitingPeers => "awaiting-peers",
             Self::Ceremony { .. } => "ceremony",
+            Self::KeyLocked { .. } => "key-locked",
             Self::Complete => "complete",
             Self::Failed { .. } => "failed",
         }
     }
 
     /// Every status name, in lifecycle order (for the metrics' labelled gauge).
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 7] = [
         "first-boot",
         "awaiting-definition",
         "awaiting-peers",
         "ceremony",
+        "key-locked",
         "complete",
         "failed",
     ];
@@ -85,6 +95,17 @@ pub struct Facts {
     pub definition: Option<DefinitionFacts>,
     /// The ceremony artifacts.
     pub artifacts: ArtifactFacts,
+    /// Another process holds the key lock (`None`: free, or no key yet).
+    pub key_holder: Option<KeyHolder>,
+}
+
+/// Who holds the identity key's lock, as read from the lock file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyHolder {
+    /// For the operator, e.g. `PID 4242 (dkgd dkg)`.
+    pub holder: String,
+    /// Its PID when the lock file names one.
+    pub pid: Option<u32>,
 }
 
 /// An accepted cluster definition.
@@ -176,6 +197,11 @@ pub enum Input {
     },
     /// Time passed (the shell's retry timer fired).
     Timer,
+    /// In `key-locked`: the key lock is free again; the data dir re-read.
+    KeyReleased {
+        /// What the data dir holds now.
+        facts: Facts,
+    },
 }
 
 /// What the shell must do.

@@ -5,6 +5,8 @@
 //!
 //! Stopping: a child whose last step is [`COMMIT_STEP`] is left to finish (an artifact commit
 //! is never interrupted); any other gets SIGTERM, then SIGKILL after [`KILL_AFTER`].
+//! A daemon that dies without stopping it (SIGKILL, crash) takes the child with it: the child
+//! sets SIGTERM as its parent-death signal at start ([`crate::supervised`]).
 
 use super::progress::{ProgressEvent, COMMIT_STEP};
 use std::ffi::OsString;
@@ -105,9 +107,11 @@ impl ProcessRunner {
 impl CeremonyRunner for ProcessRunner {
     fn start(&self, spec: CeremonySpec) -> Result<CeremonyHandle, String> {
         let mut cmd = tokio::process::Command::new(&self.exe);
+        // The child sets its own parent-death signal (crate::supervised): a SIGKILLed daemon
+        // must not leave a ceremony running that holds the key lock.
+        crate::supervised::supervise_tokio_command(&mut cmd);
         cmd.args(spec.args())
-            // stdin stays open for the child's lifetime: EOF tells it the daemon is gone.
-            .stdin(Stdio::piped())
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .env_remove("NOTIFY_SOCKET")
@@ -135,7 +139,6 @@ async fn supervise(
     tx: mpsc::Sender<CeremonyEvent>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let _stdin = child.stdin.take();
     let mut out = child.stdout.take().map(|s| BufReader::new(s).lines());
     let mut err = child.stderr.take().map(|s| BufReader::new(s).lines());
     let mut last_step = String::new();

@@ -29,7 +29,7 @@ impl PublicIdentity {
     }
 }
 
-/// Creates the key file in `data_dir` (created 0755 if missing) unless one exists, like
+/// Creates the key file in `data_dir` (created 0700 if missing) unless one exists, like
 /// `dkgd enr create`, and returns its public identity. Blocking.
 pub fn create_key(data_dir: &Path) -> Result<PublicIdentity, dkgd_store::Error> {
     let dir = DataDir::open_or_create(data_dir)?;

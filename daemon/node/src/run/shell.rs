@@ -124,6 +124,7 @@ impl Shell {
         watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let awaiting = *self.lc.state() == State::AwaitingDefinition;
+            let locked = matches!(self.lc.state(), State::KeyLocked { .. });
             let retry_in = self
                 .retry_at
                 .map(|at| Duration::from_millis(at.millis_since(now())));
@@ -131,7 +132,13 @@ impl Shell {
                 _ = term.recv() => break,
                 _ = int.recv() => break,
                 _ = watchdog.tick(), if wd_every.is_some() => self.notifier.watchdog(),
-                _ = inbox.tick(), if awaiting => self.poll_definition().await,
+                _ = inbox.tick(), if awaiting || locked => {
+                    if locked {
+                        self.poll_key_lock().await;
+                    } else {
+                        self.poll_definition().await;
+                    }
+                }
                 () = tokio::time::sleep(retry_in.unwrap_or_default()), if retry_in.is_some() => {
                     self.retry_at = None;
                     self.lc.handle(now(), Input::Timer);
@@ -228,6 +235,9 @@ impl Shell {
                 State::Failed { reason, .. } => {
                     tracing::warn!(dkgd_state = %status.state, next_retry = ?status.next_retry, reason = %reason, "{line}")
                 }
+                State::KeyLocked { pid, .. } => {
+                    tracing::warn!(dkgd_state = %status.state, holder_pid = ?pid, "{line}")
+                }
                 _ => tracing::info!(dkgd_state = %status.state, step = ?status.step, "{line}"),
             }
         }
@@ -299,6 +309,31 @@ impl Shell {
             }
         };
         self.lc.handle(now(), input);
+    }
+
+    /// In `key-locked`: once the other process let go of the key, re-reads the data dir (the
+    /// holder may have finished a ceremony or changed the definition) and moves on.
+    async fn poll_key_lock(&mut self) {
+        let (cfg, verify) = (self.cfg.clone(), Arc::clone(&self.hooks.verify));
+        let Some(d) = blocking(move || startup::derive(&cfg, true, &verify)).await else {
+            return;
+        };
+        if d.facts.key_holder.is_some() {
+            return;
+        }
+        tracing::info!("the identity key is free again");
+        self.identity = d.identity;
+        self.definition = d.definition;
+        self.lc.handle(now(), Input::KeyReleased { facts: d.facts });
+        if let Some((file, reason)) = d.refused {
+            tracing::warn!(file = %file, reason = %reason, "refused the cluster definition in the data dir");
+            let path = self.cfg.data_dir.join(DEFINITION_FILE);
+            if let Some(stamp) = definition::stamp(&path) {
+                self.refused.insert(path, stamp);
+            }
+            self.lc
+                .handle(now(), Input::DefinitionRejected { file, reason });
+        }
     }
 
     /// Looks for a definition: the data dir's own (after first boot), then the inbox.

@@ -3,7 +3,9 @@
 use super::definition::Accepted;
 use super::identity::PublicIdentity;
 use crate::lifecycle::{Lifecycle, State};
-use crate::status::model::{Cluster, Identity, Peers, Progress, Status, Versions, API_VERSION};
+use crate::status::model::{
+    Cluster, Identity, KeyHolder, Peers, Progress, Status, Versions, API_VERSION,
+};
 
 /// The status document for the current lifecycle state.
 pub(super) fn status(
@@ -57,6 +59,13 @@ pub(super) fn status(
             .map(|(k, v)| (k.clone(), secs(*v)))
             .collect(),
         lock_hash: r.lock_hash.clone(),
+        key_holder: match lc.state() {
+            State::KeyLocked { holder, pid } => Some(KeyHolder {
+                pid: *pid,
+                description: holder.clone(),
+            }),
+            _ => None,
+        },
         versions: Versions {
             dkgd: env!("CARGO_PKG_VERSION").to_owned(),
             api: API_VERSION,
@@ -73,6 +82,12 @@ pub(super) fn status_line(s: &Status) -> String {
     }
     if matches!(s.state.as_str(), "awaiting-peers" | "ceremony") {
         line.push_str(&format!(", peers {}/{}", s.peers.connected, s.peers.total));
+    }
+    if let Some(h) = &s.key_holder {
+        line.push_str(&format!(
+            ": the identity key is in use by {}",
+            h.description
+        ));
     }
     if s.state == "failed" {
         if let Some(e) = &s.last_error {

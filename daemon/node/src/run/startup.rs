@@ -5,7 +5,7 @@ use super::definition::{self, Accepted, DEFINITION_FILE};
 use super::identity::{self, PublicIdentity};
 use super::{RunError, VerifyFn};
 use crate::config::Config;
-use crate::lifecycle::{ArtifactFacts, Facts};
+use crate::lifecycle::{ArtifactFacts, Facts, KeyHolder};
 use dkgd_store::state::{Record, RunLock, StateStore, STATE_DB_NAME};
 use dkgd_store::{DataDir, KEY_FILE_NAME};
 use std::path::Path;
@@ -51,11 +51,45 @@ pub(super) fn prepare(cfg: &Config, verify: &VerifyFn) -> Result<Started, RunErr
         None
     });
 
+    let derived = derive(cfg, key_present, verify);
+    Ok(Started {
+        run_lock,
+        store: opened.store,
+        record,
+        facts: derived.facts,
+        identity: derived.identity,
+        definition: derived.definition,
+        refused: derived.refused,
+    })
+}
+
+/// What the data dir says, read at start-up and again when a held key lock is released.
+pub(super) struct Derived {
+    pub(super) facts: Facts,
+    pub(super) identity: Option<PublicIdentity>,
+    pub(super) definition: Option<Accepted>,
+    /// A definition in the data dir that was refused: (file, reason).
+    pub(super) refused: Option<(String, String)>,
+}
+
+/// Reads the facts the lifecycle derives its state from. Blocking.
+pub(super) fn derive(cfg: &Config, key_present: bool, verify: &VerifyFn) -> Derived {
     recover_interrupted_commit(&cfg.data_dir);
+    let mut key_holder = None;
     let identity = if key_present {
-        identity::read_identity(&cfg.data_dir)
-            .map_err(|e| tracing::warn!(error = %e, "cannot read the identity key"))
-            .ok()
+        match identity::read_identity(&cfg.data_dir) {
+            Ok(id) => Some(id),
+            Err(dkgd_store::Error::InUse { holder, .. }) => {
+                // Reported through the `key-locked` state (logged once, as a warning).
+                tracing::debug!(holder = %holder, "the identity key is in use by another process");
+                key_holder = Some(held_by(&holder));
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the identity key");
+                None
+            }
+        }
     } else {
         None
     };
@@ -75,16 +109,26 @@ pub(super) fn prepare(cfg: &Config, verify: &VerifyFn) -> Result<Started, RunErr
         key_present,
         definition: accepted.as_ref().map(|a| a.facts.clone()),
         artifacts: artifacts(&cfg.data_dir, verify),
+        key_holder,
     };
-    Ok(Started {
-        run_lock,
-        store: opened.store,
-        record,
+    Derived {
         facts,
         identity,
         definition: accepted,
         refused,
-    })
+    }
+}
+
+/// The lifecycle's view of a lock holder.
+fn held_by(holder: &dkgd_store::Holder) -> KeyHolder {
+    let pid = match holder {
+        dkgd_store::Holder::Dkgd { pid, .. } => *pid,
+        _ => None,
+    };
+    KeyHolder {
+        holder: holder.to_string(),
+        pid,
+    }
 }
 
 /// The state of the artifacts: absent, or present and verified (or not).

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //!  run loop ──publish(Snapshot)──▶ watch ──borrow──▶ server ── GET /status  (model::Status JSON)
-//!                                                          ── GET /health  (200, 503 if failed)
+//!                                                          ── GET /health  (200, 503 if failed or key-locked)
 //!                                                          ── GET /metrics (Prometheus text)
 //! ```
 

@@ -14,7 +14,8 @@ pub const API_VERSION: u32 = 1;
 pub struct Status {
     /// Always [`API_VERSION`].
     pub api: u32,
-    /// `first-boot`, `awaiting-definition`, `awaiting-peers`, `ceremony`, `complete`, `failed`.
+    /// `first-boot`, `awaiting-definition`, `awaiting-peers`, `ceremony`, `key-locked`,
+    /// `complete`, `failed`.
     pub state: String,
     /// The ceremony step, while in `ceremony`.
     pub step: Option<String>,
@@ -40,6 +41,8 @@ pub struct Status {
     pub step_secs: BTreeMap<String, f64>,
     /// The lock hash, once complete.
     pub lock_hash: Option<String>,
+    /// Who holds the identity key's lock, while `key-locked`.
+    pub key_holder: Option<KeyHolder>,
     /// Versions of the daemon and its API.
     pub versions: Versions,
     /// Seconds since the daemon started.
@@ -106,6 +109,16 @@ pub struct Cluster {
     pub operators: u32,
 }
 
+/// Another process holding the identity key's lock.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KeyHolder {
+    /// Its process ID, when the lock file names one.
+    pub pid: Option<u32>,
+    /// For people, e.g. `PID 4242 (dkgd dkg)`.
+    pub description: String,
+}
+
 /// Versions.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -117,8 +130,8 @@ pub struct Versions {
 }
 
 impl Status {
-    /// Whether `GET /health` answers 200 (everything but `failed`).
+    /// Whether `GET /health` answers 200 (everything but `failed` and `key-locked`).
     pub fn healthy(&self) -> bool {
-        self.state != "failed"
+        !matches!(self.state.as_str(), "failed" | "key-locked")
     }
 }

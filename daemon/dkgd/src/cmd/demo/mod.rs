@@ -20,7 +20,8 @@ mod nodes;
 mod procs;
 mod summary;
 
-use super::create::{store_failure, DefinitionPlan, DefinitionRequest};
+use super::create::{DefinitionPlan, DefinitionRequest};
+use super::store_failure::store_failure;
 use crate::cli::DemoArgs;
 use crate::exit::{Code, Failure};
 use anyhow::anyhow;

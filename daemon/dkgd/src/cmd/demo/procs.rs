@@ -52,6 +52,8 @@ pub(super) fn spawn(mut cmd: Command, log: &Path, what: &str) -> Result<Child, F
     let file = std::fs::File::create(log)
         .map_err(|e| io(e, format!("cannot create {}", log.display())))?;
     // Plain text in the log files (tracing honours NO_COLOR).
+    // Children die with the demo, even a SIGKILLed one (dkgd_node::supervised).
+    dkgd_node::supervised::supervise_command(&mut cmd);
     cmd.env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

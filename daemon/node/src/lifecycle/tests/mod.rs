@@ -22,6 +22,7 @@ fn facts(key: bool, definition: bool, artifacts: ArtifactFacts) -> Facts {
         key_present: key,
         definition: definition.then(|| def("0xd1")),
         artifacts,
+        key_holder: None,
     }
 }
 
@@ -349,4 +350,72 @@ fn awaiting_peers_lasts_until_every_peer_is_connected() {
     let mut l = running();
     l.handle(T0, step("connect"));
     assert!(matches!(l.state(), State::Ceremony { .. }));
+}
+
+fn held(f: Facts) -> Facts {
+    Facts {
+        key_holder: Some(KeyHolder {
+            holder: "PID 4242 (dkgd dkg)".into(),
+            pid: Some(4242),
+        }),
+        ..f
+    }
+}
+
+#[test]
+fn a_held_key_lock_is_reported_not_hidden_behind_awaiting_definition() {
+    for def in [false, true] {
+        let (l, a) = started(held(facts(true, def, ArtifactFacts::Absent)), None);
+        assert_eq!(
+            l.state(),
+            &State::KeyLocked {
+                holder: "PID 4242 (dkgd dkg)".into(),
+                pid: Some(4242)
+            }
+        );
+        assert!(is_persisted(&a, "key-locked"));
+        assert!(l
+            .record()
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("PID 4242"));
+        assert!(!a
+            .iter()
+            .any(|x| matches!(x, Action::StartCeremony { .. } | Action::ScheduleRetry(_))));
+    }
+}
+
+#[test]
+fn verified_artifacts_win_over_a_held_lock() {
+    let verified = ArtifactFacts::Verified {
+        lock_hash: "0xab".into(),
+    };
+    let (l, _) = started(held(facts(true, true, verified)), None);
+    assert_eq!(l.state(), &State::Complete);
+}
+
+#[test]
+fn a_released_key_lock_re_derives_the_state() {
+    let (mut l, _) = started(held(facts(true, true, ArtifactFacts::Absent)), None);
+    // Ignored outside key-locked, and while still held the state stays.
+    l.handle(T0, Input::Timer);
+    assert_eq!(l.state().name(), "key-locked");
+    l.handle(
+        T0,
+        Input::KeyReleased {
+            facts: facts(true, true, ArtifactFacts::Absent),
+        },
+    );
+    assert_eq!(l.state(), &State::AwaitingPeers);
+    assert_eq!(l.record().last_error, None);
+    assert!(effects(&mut l).contains(&Action::StartCeremony { attempt: 1 }));
+    // Not in key-locked: ignored.
+    l.handle(
+        T0,
+        Input::KeyReleased {
+            facts: facts(true, false, ArtifactFacts::Absent),
+        },
+    );
+    assert_eq!(l.state(), &State::AwaitingPeers);
 }
