@@ -47,6 +47,91 @@ pub(crate) enum Command {
     Run(RunArgs),
     /// Show the running daemon's status (from its status socket).
     Status(StatusArgs),
+    /// Encrypted backups of the key and artifacts (age files): keygen, export, verify,
+    /// restore.
+    Backup(BackupArgs),
+}
+
+/// Arguments of `dkgd backup`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct BackupArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: BackupCommand,
+}
+
+/// The `dkgd backup` subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum BackupCommand {
+    /// Create an age identity for the owner (for owners without `age-keygen`); the box
+    /// keeps only its public key (age1…) as backup recipient.
+    Keygen(BackupKeygenArgs),
+    /// Write an encrypted backup of the data dir's key and artifacts to FILE.
+    Export(BackupExportArgs),
+    /// Check a backup: its age header, or with --identity/--passphrase every file, the lock,
+    /// every keystore and that the key is the operator's.
+    Verify(BackupOpenArgs),
+    /// Restore a backup onto a new box (a data dir without key or artifacts).
+    Restore(BackupRestoreArgs),
+}
+
+/// Arguments of `dkgd backup keygen`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct BackupKeygenArgs {
+    /// Write the identity to this new file (mode 0600) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+}
+
+/// The data dir option of the backup commands (as `dkgd run`).
+#[derive(Debug, clap::Args)]
+pub(crate) struct BackupDirArgs {
+    /// Data dir holding charon-enr-private-key and the artifacts [default: $DKGD_DATA_DIR or
+    /// /var/lib/dkgd].
+    #[arg(long)]
+    pub(crate) data_dir: Option<PathBuf>,
+}
+
+/// Arguments of `dkgd backup export`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct BackupExportArgs {
+    /// The backup file to create (refused if it exists).
+    pub(crate) file: PathBuf,
+    #[command(flatten)]
+    pub(crate) dir: BackupDirArgs,
+    /// An age public key (age1…) to encrypt to (repeatable) [default:
+    /// $DKGD_BACKUP_RECIPIENTS, comma-separated].
+    #[arg(long = "recipient", value_name = "AGE1…")]
+    pub(crate) recipients: Vec<String>,
+    /// Encrypt to a passphrase instead (read from the terminal, or the first line of stdin).
+    #[arg(long, conflicts_with = "recipients")]
+    pub(crate) passphrase: bool,
+}
+
+/// How to open a backup (shared by verify and restore).
+#[derive(Debug, clap::Args)]
+pub(crate) struct BackupOpenArgs {
+    /// The backup file.
+    pub(crate) file: PathBuf,
+    /// An age identity file (AGE-SECRET-KEY-1… lines, as age-keygen writes).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) identity: Option<PathBuf>,
+    /// The backup is encrypted to a passphrase (read from the terminal, or stdin).
+    #[arg(long, conflicts_with = "identity")]
+    pub(crate) passphrase: bool,
+}
+
+/// Arguments of `dkgd backup restore`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct BackupRestoreArgs {
+    #[command(flatten)]
+    pub(crate) open: BackupOpenArgs,
+    #[command(flatten)]
+    pub(crate) dir: BackupDirArgs,
+    /// Confirms that the box this backup came from is gone for good: two boxes running one
+    /// key get the cluster's validators slashed.
+    #[arg(long = "i-understand-the-old-box-must-never-run-again")]
+    pub(crate) old_box_gone: bool,
 }
 
 /// Arguments of `dkgd run`. Every setting is also a key of the TOML config file and a

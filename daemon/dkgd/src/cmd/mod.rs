@@ -1,5 +1,6 @@
 //! One module per subcommand; [`dispatch`] routes the parsed command line.
 
+mod backup;
 mod create;
 mod demo;
 mod dkg;
@@ -48,6 +49,7 @@ pub(crate) fn dispatch(command: Command) -> Result<Code, Failure> {
         Command::Dkg(args) => dkg::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Status(args) => status::run(&args),
+        Command::Backup(args) => backup::run(&args),
     }
 }
 
