@@ -76,7 +76,11 @@ enum Phase {
 enum Client {
     Closed,
     Opening,
-    Open { waiting: bool, next: Instant, shutdown_sent: bool },
+    Open {
+        waiting: bool,
+        next: Instant,
+        shutdown_sent: bool,
+    },
     Finished,
 }
 
@@ -216,7 +220,8 @@ impl Charon {
         };
         let valid = if let Some(e) = self.script.answer_error {
             Err(e.to_string())
-        } else if minor(&msg.version).is_none() || minor(&msg.version) != minor(self.script.version) {
+        } else if minor(&msg.version).is_none() || minor(&msg.version) != minor(self.script.version)
+        {
             Err(format!(
                 "mismatching charon version; expect={}, got={}",
                 self.script.version, msg.version
@@ -645,21 +650,37 @@ fn completes(net: &mut Net) {
 
 #[test]
 fn v1_7_to_v1_9_peers_end_without_the_shutdown_ready_step() {
-    for (profile, version) in [(&V1_7, "v1.7"), (&dkgd_ceremony::wire::profile::V1_8, "v1.8"), (&V1_9, "v1.9")] {
-        let mut net = Net::new(&[None, charon(version), None, charon(version)], fixed(profile));
+    for (profile, version) in [
+        (&V1_7, "v1.7"),
+        (&dkgd_ceremony::wire::profile::V1_8, "v1.8"),
+        (&V1_9, "v1.9"),
+    ] {
+        let mut net = Net::new(
+            &[None, charon(version), None, charon(version)],
+            fixed(profile),
+        );
         completes(&mut net);
-        assert_eq!(net.ours(0).sync.step(), 7, "{version}: no step 8 before v1.10");
+        assert_eq!(
+            net.ours(0).sync.step(),
+            7,
+            "{version}: no step 8 before v1.10"
+        );
         // What the charon node saw from us: step 7 at most, and our shutdown at step 7.
         let seen = &net.charon(1).seen;
         assert!(seen.iter().all(|(_, v, s, _)| v == version && *s <= 7));
-        assert!(seen.iter().any(|(from, _, s, shut)| *from == 0 && *s == 7 && *shut));
+        assert!(seen
+            .iter()
+            .any(|(from, _, s, shut)| *from == 0 && *s == 7 && *shut));
     }
 }
 
 #[test]
 fn v1_10_and_v1_11_peers_run_the_shutdown_ready_step() {
     for (profile, version) in [(&V1_10, "v1.10"), (&V1_11, "v1.11")] {
-        let mut net = Net::new(&[charon(version), None, None, charon(version)], fixed(profile));
+        let mut net = Net::new(
+            &[charon(version), None, None, charon(version)],
+            fixed(profile),
+        );
         completes(&mut net);
         assert_eq!(net.ours(1).sync.step(), 8);
         let seen = &net.charon(0).seen;
@@ -716,22 +737,33 @@ fn auto_among_dkgd_nodes_keeps_the_default_after_the_grace() {
 #[test]
 fn auto_stops_when_peers_disagree_naming_who_speaks_what() {
     let mut net = Net::new(&[None, charon("v1.7"), charon("v1.9")], auto);
-    net.run_until(Duration::from_secs(10), |net| net.ours(0).failure().is_some());
+    net.run_until(Duration::from_secs(10), |net| {
+        net.ours(0).failure().is_some()
+    });
     let err = net.ours(0).failure().cloned().expect("failure");
     assert!(matches!(err, SyncError::PeersDisagree { .. }), "{err}");
     let text = err.to_string();
-    assert!(text.contains("operator 1: v1.7") && text.contains("operator 2: v1.9"), "{text}");
+    assert!(
+        text.contains("operator 1: v1.7") && text.contains("operator 2: v1.9"),
+        "{text}"
+    );
     // We never sent either charon node a version it refuses (they refuse each other).
     for i in [1, 2] {
         let me = net.charon(i).script.version;
-        assert!(net.charon(i).seen.iter().all(|(from, v, _, _)| *from != 0 || v == me));
+        assert!(net
+            .charon(i)
+            .seen
+            .iter()
+            .all(|(from, v, _, _)| *from != 0 || v == me));
     }
 }
 
 #[test]
 fn fixed_profile_names_the_peer_and_answers_with_charons_text() {
     let mut net = Net::new(&[None, charon("v1.7")], fixed(&V1_10));
-    net.run_until(Duration::from_secs(5), |net| net.ours(0).failure().is_some());
+    net.run_until(Duration::from_secs(5), |net| {
+        net.ours(0).failure().is_some()
+    });
     let err = net.ours(0).failure().cloned().expect("failure");
     assert!(err.to_string().contains("v1.7"), "{err}");
     // The charon node read our version from charon's own wording and aborted.
@@ -750,10 +782,16 @@ fn charon_error_strings_from_a_peer_abort_naming_it() {
         ..charon("v1.10").unwrap()
     };
     let mut net = Net::new(&[None, None, Some(script)], fixed(&V1_10));
-    net.run_until(Duration::from_secs(5), |net| net.ours(0).failure().is_some());
+    net.run_until(Duration::from_secs(5), |net| {
+        net.ours(0).failure().is_some()
+    });
     let err = net.ours(0).failure().cloned().expect("failure");
     assert_eq!(err.peer(), Some(p(2)), "{err}");
-    assert!(err.to_string().contains("invalid definition hash signature"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("invalid definition hash signature"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -765,7 +803,9 @@ fn auto_reads_a_rejection_as_the_peers_version() {
         ..charon("v1.7").unwrap()
     };
     let mut net = Net::new(&[None, Some(late)], auto);
-    net.run_until(Duration::from_secs(8), |net| net.ours(0).sync.profile().name == "v1.7");
+    net.run_until(Duration::from_secs(8), |net| {
+        net.ours(0).sync.profile().name == "v1.7"
+    });
     let o = net.ours(0);
     assert_eq!(o.failure(), None);
     assert_eq!(o.sync.profile().name, "v1.7");
@@ -775,4 +815,22 @@ fn auto_reads_a_rejection_as_the_peers_version() {
     }));
     // That charon node aborted, as charon does on a mismatch: its operator restarts it.
     assert!(net.charon(1).fatal.is_some());
+}
+
+#[test]
+fn auto_does_not_count_a_peer_accepted_under_the_old_version() {
+    // (The race itself is timing-dependent; daemon/dkgd/tests/conformance.rs hit it over real
+    // sockets.) The charon v1.7 node speaks after 1 s; the dkgd nodes, not having heard each other,
+    // speak v1.10 to each other when their grace ends (3 s) and accept each other under
+    // v1.10. Whoever then switches first must wait for the others to speak v1.7 before
+    // "all connected", or their late v1.10 messages hit it at step 1.
+    let late = Script {
+        client_after: Duration::from_secs(1),
+        ..charon("v1.7").unwrap()
+    };
+    let mut net = Net::new(&[None, None, None, Some(late)], auto);
+    completes(&mut net);
+    for i in 0..3 {
+        assert_eq!(net.ours(i).sync.profile().name, "v1.7");
+    }
 }

@@ -277,16 +277,16 @@ impl SyncNode {
             return;
         }
         if !resp.error.is_empty() && self.rejected_for_version(now, peer, &resp.error) {
-            // Its announcement, while negotiating: hold until the decision.
+            // Its announcement, while negotiating: the next message (held until the decision
+            // while listening) goes out no earlier than the next ping.
             if let Some(c) = self.client_mut(peer) {
                 c.state = State::Open {
                     in_flight: None,
-                    next_send: now,
+                    next_send,
                     shutdown_sent,
                 };
             }
-            self.negotiate(now);
-            return self.send(now, peer, false);
+            return self.negotiate(now);
         }
         if !resp.error.is_empty() {
             let step = self.step;

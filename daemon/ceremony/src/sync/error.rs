@@ -172,12 +172,17 @@ fn peer_names(peers: &[PeerIdx]) -> String {
 /// (`dkg/sync/server.go` `validReq`, unchanged from v1.7.0 to v1.11.0-rc3), so that a peer
 /// negotiating the version can read our version from it.
 pub(crate) fn charon_version_mismatch(ours: &str, theirs: &str) -> String {
-    format!("mismatching charon version; expect={ours}, got={}", peer_text(theirs))
+    format!(
+        "mismatching charon version; expect={ours}, got={}",
+        peer_text(theirs)
+    )
 }
 
 /// The version a peer's sync server expects, read from charon's version-mismatch text.
 pub(crate) fn expected_version(error_text: &str) -> Option<String> {
-    let rest = error_text.split("mismatching charon version; expect=").nth(1)?;
+    let rest = error_text
+        .split("mismatching charon version; expect=")
+        .nth(1)?;
     let version: String = rest
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
@@ -197,6 +202,9 @@ mod tests {
         let wrapped = format!("aborted: invalid sync message: {t}");
         assert_eq!(expected_version(&wrapped).as_deref(), Some("v1.10"));
         assert_eq!(expected_version("invalid definition hash signature"), None);
-        assert_eq!(expected_version("mismatching charon version; expect=junk"), None);
+        assert_eq!(
+            expected_version("mismatching charon version; expect=junk"),
+            None
+        );
     }
 }

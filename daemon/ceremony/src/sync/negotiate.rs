@@ -114,7 +114,12 @@ impl SyncNode {
     }
 
     /// Our server's verdict on a peer's version.
-    pub(super) fn check_version(&mut self, now: Instant, peer: PeerIdx, version: &str) -> VersionCheck {
+    pub(super) fn check_version(
+        &mut self,
+        now: Instant,
+        peer: PeerIdx,
+        version: &str,
+    ) -> VersionCheck {
         let negotiable = self.negotiable();
         if negotiable {
             self.record_version(now, peer, version);
@@ -139,7 +144,12 @@ impl SyncNode {
 
     /// A peer's server answered with `error`: if it is charon's version-mismatch text while
     /// we negotiate, it is that peer's announcement (`true`), not a failure.
-    pub(super) fn rejected_for_version(&mut self, now: Instant, peer: PeerIdx, error: &str) -> bool {
+    pub(super) fn rejected_for_version(
+        &mut self,
+        now: Instant,
+        peer: PeerIdx,
+        error: &str,
+    ) -> bool {
         if !self.negotiable() {
             return false;
         }
@@ -147,31 +157,34 @@ impl SyncNode {
             return false;
         };
         self.record_version(now, peer, &version);
-        if let Some(v) = self.versions.get_mut(peer.as_usize()) {
-            // It refused our version: never speak to it again before the decision.
-            v.mismatch_since.get_or_insert(now);
-        }
         true
     }
 
     /// Until when our client holds its next message to `peer` (`None`: send now).
-    pub(super) fn hold_until(&self, now: Instant, peer: PeerIdx, opened_at: Instant) -> Option<Instant> {
+    pub(super) fn hold_until(
+        &self,
+        now: Instant,
+        peer: PeerIdx,
+        opened_at: Instant,
+    ) -> Option<Instant> {
         if !self.negotiable() {
             return None;
         }
         let ours = self.cfg.profile.sync_version;
         let v = self.versions.get(peer.as_usize())?;
         let grace = self.cfg.timers.negotiation_grace;
-        match (&v.announced, self.negotiation) {
-            (Some(a), _) if same_minor(a, ours) => None,
+        if self.negotiation != Negotiation::Listening {
+            // Decided: speak to everyone, so dkgd peers still deciding hear our choice.
+            return None;
+        }
+        match &v.announced {
+            Some(a) if same_minor(a, ours) => None,
             // It refused our version, or speaks another one: wait for the decision.
-            (Some(_), Negotiation::Listening) => Some(now + grace),
-            (Some(_), _) if v.mismatch_since.is_some() => Some(now + grace),
-            (None, Negotiation::Listening) => {
+            Some(_) => Some(now + grace),
+            None => {
                 let until = opened_at + grace;
                 (now < until).then_some(until)
             }
-            _ => None,
         }
     }
 
@@ -227,15 +240,21 @@ impl SyncNode {
         if let Some(to) = target {
             let from = self.cfg.profile;
             self.cfg.profile = to;
-            self.events.push_back(SyncEvent::ProfileSwitched { from, to });
+            self.events
+                .push_back(SyncEvent::ProfileSwitched { from, to });
         }
-        // Mismatches from here on are bounded by the settle time.
+        // Mismatches from here on are bounded by the settle time, and a peer counts as
+        // connected again only once it speaks the chosen version (a dkgd peer accepted under
+        // the old one may still be deciding).
         let to = self.cfg.profile.sync_version;
-        for v in &mut self.versions {
-            v.mismatch_since = match &v.announced {
-                Some(a) if !same_minor(a, to) => Some(now),
-                _ => None,
-            };
+        for (i, v) in self.versions.iter_mut().enumerate() {
+            let stale = v.announced.as_deref().is_some_and(|a| !same_minor(a, to));
+            v.mismatch_since = stale.then_some(now);
+            if stale {
+                if let Some(Some(s)) = self.servers.get_mut(i) {
+                    s.connected = false;
+                }
+            }
         }
         self.release_held(now);
     }
