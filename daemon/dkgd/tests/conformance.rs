@@ -288,7 +288,7 @@ fn run_case(case: Case) -> Finished {
         let _ = c.wait();
     }
     rt.shutdown_timeout(Duration::from_secs(2));
-    Finished {
+    let finished = Finished {
         version: case.version,
         cluster,
         outcome,
@@ -296,7 +296,11 @@ fn run_case(case: Case) -> Finished {
         nodes,
         journal,
         started,
+    };
+    if std::env::var_os("DKGD_CONFORMANCE_DUMP").is_some() {
+        eprintln!("{}", finished.dump());
     }
+    finished
 }
 
 /// The acceptance checks of a successful mixed ceremony.
@@ -314,6 +318,27 @@ fn assert_completed(f: &Finished) {
         "shutdown messages received\n{}",
         dump()
     );
+    // charon v1.7 – v1.9 send `shutdown = true` at the post-write step (7); v1.10 on after
+    // the "shutdown ready" barrier (8). dkgd must do the same as the charon it plays.
+    let want_step = if f.version.shutdown_ready_step() {
+        8
+    } else {
+        7
+    };
+    assert_eq!(
+        outcome.shutdown_step,
+        want_step,
+        "our shutdown step\n{}",
+        dump()
+    );
+    for (p, step) in &outcome.peer_shutdown_steps {
+        assert_eq!(
+            *step,
+            want_step,
+            "dkgd operator {p} sent shutdown=true at step {step}\n{}",
+            dump()
+        );
+    }
     for n in &f.nodes {
         assert_eq!(
             n.code,
@@ -358,8 +383,12 @@ fn assert_completed(f: &Finished) {
     );
 }
 
-/// Every dkgd node failed (non-zero), nothing written, each naming `needle`s.
+/// Every dkgd node failed (non-zero), nothing written, each naming the scripted operator
+/// (its peer ID, or `peer <index>` when the reason was relayed by another dkgd node) and
+/// every one of `needles`.
 fn assert_failed_naming(f: &Finished, needles: &[&str]) {
+    let k = f.scripted();
+    let (id, by_index) = (f.cluster.peer_id(k), format!("peer {k} "));
     for n in &f.nodes {
         assert!(
             n.code.is_some_and(|c| c != 0),
@@ -368,9 +397,19 @@ fn assert_failed_naming(f: &Finished, needles: &[&str]) {
             f.dump()
         );
         let err = f.node_stderr(n.index);
+        let line = err
+            .lines()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or_else(|| panic!("dkgd operator {} printed no error\n{}", n.index, f.dump()));
+        assert!(
+            line.contains(&id) || line.contains(&by_index),
+            "dkgd operator {}'s error does not name operator {k}\n{}",
+            n.index,
+            f.dump()
+        );
         for needle in needles {
             assert!(
-                err.contains(needle),
+                line.contains(needle),
                 "dkgd operator {}'s error lacks {needle:?}\n{}",
                 n.index,
                 f.dump()
@@ -437,25 +476,23 @@ fn dkgd_nodes_dial_a_listening_v1_10_peer() {
 // ---- 3. negative: version mismatch and charon error strings ----
 
 #[test]
-fn v1_7_peer_rejects_dkgd_speaking_v1_10_and_dkgd_names_it() {
+fn v1_7_peer_and_dkgd_speaking_v1_10_reject_each_other() {
     let mut case = Case::new(CharonVersion::V1_7);
     case.compat = Compat::Fixed("v1.10");
     let f = run_case(case);
+    // Whichever rejection lands first ends the charon run: its server's (charon's text), or
+    // a dkgd server's answer to its client.
     let why = f.outcome.as_ref().err().cloned().unwrap_or_default();
+    let journal = f.journal.render();
     assert!(
-        f.journal
-            .render()
-            .contains("mismatching charon version; expect=v1.7, got=v1.10"),
-        "the scripted v1.7 server should have rejected v1.10\n{}",
+        journal.contains("mismatching charon version; expect=v1.7, got=v1.10")
+            || why.contains(
+                "peer responded with error: mismatching charon version; expect=v1.10, got=v1.7"
+            ),
+        "the scripted v1.7 peer must fail on the version\n{}",
         f.dump()
     );
-    assert!(
-        !why.is_empty(),
-        "the scripted charon peer must fail\n{}",
-        f.dump()
-    );
-    let peer = f.cluster.peer_id(3);
-    assert_failed_naming(&f, &[&peer, "v1.7"]);
+    assert_failed_naming(&f, &["v1.7"]);
 }
 
 #[test]
@@ -491,6 +528,5 @@ fn a_charon_error_in_sync_responses_stops_dkgd_naming_it() {
         "the faulty scripted peer aborts\n{}",
         f.dump()
     );
-    let peer = f.cluster.peer_id(3);
-    assert_failed_naming(&f, &[&peer, text]);
+    assert_failed_naming(&f, &[text]);
 }

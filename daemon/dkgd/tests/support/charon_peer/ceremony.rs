@@ -339,15 +339,16 @@ async fn ceremony(
     journal.note("lock verified");
     sync.next_step().await?; // 7
 
-    let shutdown_step_before = sync.step();
-    let shutdown_from = sync
+    let shutdowns = sync
         .shutdown()
         .await
         .map_err(|e| format!("{e}; shutdown messages from {:?}", sync.shutdowns()))?;
-    journal.note(format!("shutdown handshake complete: {shutdown_from:?}"));
-    let _ = shutdown_step_before;
+    journal.note(format!(
+        "shutdown handshake complete: (peer, step) {shutdowns:?}"
+    ));
     Ok(Outcome {
-        shutdown_from,
+        shutdown_from: shutdowns.iter().map(|(p, _)| *p).collect(),
+        peer_shutdown_steps: shutdowns,
         lock_hash,
         shutdown_step: sync.step(),
     })

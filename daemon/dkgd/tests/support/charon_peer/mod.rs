@@ -212,9 +212,11 @@ impl Journal {
 pub struct Outcome {
     /// Operators whose `shutdown = true` our sync server received.
     pub shutdown_from: Vec<usize>,
+    /// The step each peer's shutdown message carried.
+    pub peer_shutdown_steps: Vec<(usize, i64)>,
     /// The lock hash everyone signed.
     pub lock_hash: [u8; 32],
-    /// The sync step at which the shutdown messages were exchanged.
+    /// Our sync step when we sent our shutdown messages.
     pub shutdown_step: i64,
 }
 

@@ -44,7 +44,8 @@ impl Fatal {
 struct ServerState {
     connected: BTreeSet<usize>,
     steps: BTreeMap<usize, i64>,
-    shutdown: BTreeSet<usize>,
+    /// Peers whose `shutdown = true` arrived, with the step it carried.
+    shutdown: BTreeMap<usize, i64>,
     err: Option<String>,
 }
 
@@ -269,8 +270,8 @@ impl Sync {
 
     /// `shutdownFunc`: (v1.10+: the "shutdown ready" barrier, then no reconnect) every client
     /// sends `shutdown = true` in turn, then wait for every peer's. Returns the operators
-    /// whose shutdown message arrived.
-    pub async fn shutdown(&mut self) -> Result<Vec<usize>, String> {
+    /// whose shutdown message arrived, with the step each carried.
+    pub async fn shutdown(&mut self) -> Result<Vec<(usize, i64)>, String> {
         let bound = self.version.shutdown_bound();
         let run = async {
             if self.version.shutdown_ready_step() {
@@ -299,8 +300,12 @@ impl Sync {
                     .map_err(|e| format!("sync shutdown: {e}"))?;
                 let done = {
                     let st = self.lock();
-                    (st.shutdown.len() == self.others)
-                        .then(|| st.shutdown.iter().copied().collect::<Vec<_>>())
+                    (st.shutdown.len() == self.others).then(|| {
+                        st.shutdown
+                            .iter()
+                            .map(|(p, s)| (*p, *s))
+                            .collect::<Vec<_>>()
+                    })
                 };
                 if let Some(from) = done {
                     return Ok(from);
@@ -317,8 +322,8 @@ impl Sync {
     }
 
     /// Operators whose shutdown message arrived so far.
-    pub fn shutdowns(&self) -> Vec<usize> {
-        self.lock().shutdown.iter().copied().collect()
+    pub fn shutdowns(&self) -> Vec<(usize, i64)> {
+        self.lock().shutdown.iter().map(|(p, s)| (*p, *s)).collect()
     }
 }
 
@@ -466,7 +471,11 @@ impl Server {
                     "sync server: shutdown=true from peer {peer} at step {}",
                     msg.step
                 ));
-                self.state.lock().expect("sync state").shutdown.insert(peer);
+                self.state
+                    .lock()
+                    .expect("sync state")
+                    .shutdown
+                    .insert(peer, msg.step);
                 break;
             }
         }
