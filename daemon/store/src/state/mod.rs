@@ -16,9 +16,11 @@
 //! sled's own durability limits (0.34's flush uses `sync_file_range`, not `fdatasync`) are why
 //! nothing here is trusted more than the data dir.
 
+mod backups;
 mod record;
 mod runlock;
 
+pub use backups::{BackupMeta, BACKUPS_KEPT};
 pub use record::{HistoryEvent, Record, SCHEMA_VERSION};
 pub use runlock::{RunLock, RUN_LOCK_FILE_NAME};
 
