@@ -141,7 +141,20 @@ fn summary(s: &Status) -> String {
         );
     }
     for p in s.peers.list.iter().filter(|p| !p.is_self) {
-        line("  operator:", format!("{} {}", p.name, p.peer_id));
+        let version = s
+            .wire
+            .as_ref()
+            .and_then(|w| w.peer_versions.get(&p.index))
+            .map(|v| format!(" (charon {v})"))
+            .unwrap_or_default();
+        line("  operator:", format!("{} {}{version}", p.name, p.peer_id));
+    }
+    if let Some(w) = &s.wire {
+        let how = match &w.negotiated_from {
+            Some(from) => format!(" (negotiated; the definition's default was {from})"),
+            None => String::new(),
+        };
+        line("wire:", format!("charon {} profile{how}", w.profile));
     }
     if s.attempts > 0 {
         line("attempts:", s.attempts.to_string());
