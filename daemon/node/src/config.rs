@@ -14,6 +14,8 @@
 //! | `backoff_max_secs` | `DKGD_BACKOFF_MAX_SECS` | 600 |
 //! | `backoff_factor` | `DKGD_BACKOFF_FACTOR` | 2.0 |
 //! | `insecure_keystores` | `DKGD_INSECURE_KEYSTORES` (`true`/`false`) | false |
+//! | `backup_recipients` | `DKGD_BACKUP_RECIPIENTS` (comma-separated `age1…`) | none (status warns) |
+//! | `backup_export_dir` | `DKGD_BACKUP_EXPORT_DIR` | none (backups stay in `state.sled`) |
 
 use crate::lifecycle::{Backoff, BackoffError};
 use serde::Deserialize;
@@ -48,6 +50,11 @@ pub struct Config {
     pub backoff: Backoff,
     /// Use the low-cost test KDF for keystores (`--insecure-keystores`).
     pub insecure_keystores: bool,
+    /// The owner's age public keys (`age1…`, validated) that automatic backups are
+    /// encrypted to; none means no automatic backups (and a status warning).
+    pub backup_recipients: Vec<String>,
+    /// A directory (USB stick, boot partition) that gets a copy of each new backup.
+    pub backup_export_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -83,6 +90,10 @@ pub struct Settings {
     pub backoff_factor: Option<f64>,
     /// See [`Config::insecure_keystores`].
     pub insecure_keystores: Option<bool>,
+    /// See [`Config::backup_recipients`].
+    pub backup_recipients: Option<Vec<String>>,
+    /// See [`Config::backup_export_dir`].
+    pub backup_export_dir: Option<PathBuf>,
 }
 
 /// A configuration problem; each names where the bad value came from.
@@ -124,6 +135,9 @@ pub enum ConfigError {
     /// The backoff settings are inconsistent.
     #[error("backoff: {0}")]
     Backoff(#[from] BackoffError),
+    /// A backup recipient is not an age public key.
+    #[error("backup_recipients: {0}")]
+    BackupRecipient(String),
 }
 
 impl Settings {
@@ -170,6 +184,8 @@ impl Settings {
             backoff_max_secs: parsed(&get, "DKGD_BACKOFF_MAX_SECS")?,
             backoff_factor: parsed(&get, "DKGD_BACKOFF_FACTOR")?,
             insecure_keystores: parsed(&get, "DKGD_INSECURE_KEYSTORES")?,
+            backup_recipients: list("DKGD_BACKUP_RECIPIENTS"),
+            backup_export_dir: get("DKGD_BACKUP_EXPORT_DIR").map(PathBuf::from),
         })
     }
 
@@ -187,6 +203,8 @@ impl Settings {
             backoff_max_secs: over.backoff_max_secs.or(self.backoff_max_secs),
             backoff_factor: over.backoff_factor.or(self.backoff_factor),
             insecure_keystores: over.insecure_keystores.or(self.insecure_keystores),
+            backup_recipients: over.backup_recipients.or(self.backup_recipients),
+            backup_export_dir: over.backup_export_dir.or(self.backup_export_dir),
         }
     }
 
@@ -200,6 +218,13 @@ impl Settings {
             Duration::from_secs(self.backoff_max_secs.unwrap_or(600)),
             self.backoff_factor.unwrap_or(2.0),
         )?;
+        let backup_recipients = dkgd_backup::parse_recipients(
+            self.backup_recipients.unwrap_or_default(),
+        )
+        .map_err(|e| ConfigError::BackupRecipient(e.to_string()))?
+        .iter()
+        .map(ToString::to_string)
+        .collect();
         Ok(Config {
             state_dir: self.state_dir.unwrap_or_else(|| data_dir.clone()),
             data_dir,
@@ -210,6 +235,8 @@ impl Settings {
             peer_addrs: self.peer_addrs.unwrap_or_default(),
             backoff,
             insecure_keystores: self.insecure_keystores.unwrap_or(false),
+            backup_recipients,
+            backup_export_dir: self.backup_export_dir,
         })
     }
 }

@@ -30,6 +30,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<Code, Failure> {
         backoff_max_secs: args.backoff_max_secs,
         backoff_factor: args.backoff_factor,
         insecure_keystores: args.insecure_keystores.then_some(true),
+        backup_recipients: None,
+        backup_export_dir: None,
     };
     let cfg = config::load(file.as_deref(), |k| std::env::var(k).ok(), flags).map_err(|e| {
         Failure::new(

@@ -15,6 +15,7 @@
 //!           StateChanged (publish the watch snapshot, STATUS=, log)
 //! ```
 
+mod backup;
 pub mod child;
 pub mod definition;
 pub mod identity;

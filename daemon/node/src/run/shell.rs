@@ -37,6 +37,7 @@ pub(super) struct Shell {
     child: Option<CeremonyHandle>,
     retry_at: Option<UnixMs>,
     refused: HashMap<PathBuf, FileStamp>,
+    backups: super::backup::AutoBackup,
     logged: (String, Option<String>),
 }
 
@@ -89,6 +90,7 @@ impl Shell {
         let server = Arc::new(server);
         let serving = Arc::clone(&server);
         tokio::spawn(async move { serving.serve(rx).await });
+        let backups = super::backup::AutoBackup::from_config(&cfg);
         let mut shell = Self {
             cfg,
             hooks,
@@ -104,6 +106,7 @@ impl Shell {
             child: None,
             retry_at: None,
             refused,
+            backups,
             logged: (String::new(), None),
         };
         shell.apply_actions().await;
@@ -220,13 +223,17 @@ impl Shell {
                         tracing::warn!(error = %e, "cannot append to the daemon history");
                     }
                 }
-                Action::StateChanged => self.publish(),
+                Action::StateChanged => {
+                    self.auto_backup().await;
+                    self.publish();
+                }
             }
         }
     }
 
     fn publish(&mut self) {
         let status = snapshot::status(&self.lc, self.identity.as_ref(), self.definition.as_ref());
+        let status = super::backup::with_backup(status, &self.store, &self.backups);
         let line = snapshot::status_line(&status);
         let key = (status.state.clone(), status.step.clone());
         if key != self.logged {
@@ -247,6 +254,36 @@ impl Shell {
             started: self.started,
         };
         self.tx.send_replace(Arc::new(snap));
+    }
+
+    /// Takes an automatic backup when there is something new to protect: the key once it
+    /// exists, everything once the ceremony is complete (see `super::backup`).
+    async fn auto_backup(&mut self) {
+        let want = match self.lc.state() {
+            State::Complete => dkgd_backup::Kind::Full,
+            _ if self.identity.is_some() => dkgd_backup::Kind::Key,
+            _ => return,
+        };
+        if self.backups.done == Some(want) {
+            return;
+        }
+        self.backups.done = Some(want);
+        let (dir, store, b) = (
+            self.cfg.data_dir.clone(),
+            Arc::clone(&self.store),
+            self.backups.clone(),
+        );
+        let outcome = blocking(move || {
+            super::backup::ensure(&dir, &store, &b.recipients, b.export_dir.as_deref(), want)
+        })
+        .await;
+        match outcome {
+            Some(Ok(o)) => super::backup::log(&o),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "automatic backup failed (the data dir is unchanged)")
+            }
+            None => {}
+        }
     }
 
     async fn start_ceremony(&mut self, attempt: u32) {

@@ -71,6 +71,8 @@ pub(super) fn status(
             api: API_VERSION,
         },
         uptime_secs: 0,
+        backup: Default::default(),
+        warnings: Vec::new(),
     }
 }
 

@@ -81,6 +81,7 @@ pub fn render(status: &Status) -> String {
         "Seconds since the daemon started.",
     );
     let _ = writeln!(out, "dkgd_uptime_seconds {}", status.uptime_secs);
+    backups(&mut out, status);
     family(
         &mut out,
         "dkgd_build_info",
@@ -94,6 +95,49 @@ pub fn render(status: &Status) -> String {
         status.versions.api
     );
     out
+}
+
+/// Backup count, recipients, and the newest backup's time and age (README "Backups").
+fn backups(out: &mut String, status: &Status) {
+    let b = &status.backup;
+    family(
+        out,
+        "dkgd_backups_stored",
+        "gauge",
+        "Automatic backups kept in the state database (at most 5 per kind).",
+    );
+    let _ = writeln!(out, "dkgd_backups_stored {}", b.count);
+    family(
+        out,
+        "dkgd_backup_recipients",
+        "gauge",
+        "Owner keys backups are encrypted to (0: the keys exist only on this box).",
+    );
+    let _ = writeln!(out, "dkgd_backup_recipients {}", b.recipients);
+    family(
+        out,
+        "dkgd_backup_last_timestamp_seconds",
+        "gauge",
+        "Unix time of the newest backup (0 when there is none).",
+    );
+    let _ = writeln!(
+        out,
+        "dkgd_backup_last_timestamp_seconds {}",
+        b.last_unix.unwrap_or(0)
+    );
+    if let Some(last) = b.last_unix {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        family(
+            out,
+            "dkgd_backup_age_seconds",
+            "gauge",
+            "Seconds since the newest backup was made.",
+        );
+        let _ = writeln!(out, "dkgd_backup_age_seconds {}", now.saturating_sub(last));
+    }
 }
 
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {
@@ -123,5 +167,12 @@ mod tests {
         assert!(text.contains("dkgd_state{state=\"ceremony\"} 1\n"));
         assert!(text.contains("dkgd_state{state=\"failed\"} 0\n"));
         assert!(text.contains(r#"{step="frost \"round\" 1"} 1.5"#), "{text}");
+        assert!(text.contains("dkgd_backups_stored 0\n"), "{text}");
+        assert!(!text.contains("dkgd_backup_age_seconds"), "{text}");
+        s.backup.count = 2;
+        s.backup.last_unix = Some(1);
+        let text = render(&s);
+        assert!(text.contains("dkgd_backups_stored 2\n"), "{text}");
+        assert!(text.contains("dkgd_backup_age_seconds "), "{text}");
     }
 }

@@ -47,6 +47,10 @@ pub struct Status {
     pub versions: Versions,
     /// Seconds since the daemon started.
     pub uptime_secs: u64,
+    /// Automatic backups (README "Backups").
+    pub backup: BackupStatus,
+    /// Health warnings for the operator (not failures), e.g. no backup recipient.
+    pub warnings: Vec<String>,
 }
 
 /// Progress of the current step.
@@ -127,6 +131,22 @@ pub struct Versions {
     pub dkgd: String,
     /// The status API version.
     pub api: u32,
+}
+
+/// Automatic backups kept by the daemon.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BackupStatus {
+    /// Owner keys (age1…) backups are encrypted to; 0 means no automatic backups.
+    pub recipients: u32,
+    /// Backups stored in the state database (at most 5 per kind).
+    pub count: u32,
+    /// `key` or `full`: the kind of the newest backup.
+    pub last_kind: Option<String>,
+    /// When the newest backup was made, Unix seconds.
+    pub last_unix: Option<u64>,
+    /// Where the newest backup was also written, if anywhere.
+    pub last_exported_to: Option<String>,
 }
 
 impl Status {

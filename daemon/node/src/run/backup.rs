@@ -1,0 +1,278 @@
+//! Automatic backups (README "Backups"): when there is something new to protect (the key
+//! after first boot, everything after a complete ceremony), the data dir is backed up with
+//! dkgd-backup, encrypted to the configured owner keys, kept in sled (last 5 per kind) and
+//! written to the export directory if one is configured. Without a recipient nothing is
+//! taken and the status warns that the keys exist only on this box.
+//!
+//! ```text
+//!  state change ─▶ wanted kind (key | full) ─▶ collect ─▶ same files as the newest stored
+//!                  backup of that kind? ── yes ─▶ nothing to do
+//!                                         no ──▶ tar ─▶ age ─▶ sled ─▶ export dir (atomic)
+//! ```
+//!
+//! Blocking (file reads, scrypt-free X25519 encryption, a sled flush): the shell runs it in
+//! `spawn_blocking`.
+
+use crate::status::model::BackupStatus;
+use dkgd_backup::{Kind, Meta, Seal};
+use dkgd_store::state::{BackupMeta, StateStore};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The status warning shown while no recipient is configured.
+pub(super) const NO_RECIPIENT_WARNING: &str =
+    "no backup recipient: this box's keys exist only here";
+
+/// Settings of the automatic backups.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct AutoBackup {
+    /// age public keys (`age1…`), already validated.
+    pub(super) recipients: Vec<String>,
+    /// Where a copy of each new backup is written, if anywhere.
+    pub(super) export_dir: Option<PathBuf>,
+    /// The kind last made sure of in this process (the work is skipped until it changes).
+    pub(super) done: Option<Kind>,
+}
+
+/// What one attempt did.
+#[derive(Debug)]
+pub(super) enum Outcome {
+    /// A new backup was stored (and exported, when the path is set).
+    Taken(BackupMeta),
+    /// The newest stored backup of the kind already holds these files.
+    Unchanged,
+    /// The data dir does not hold what the kind needs yet (e.g. no lock for a full backup).
+    NotYet,
+    /// No recipient configured.
+    NoRecipient,
+}
+
+impl AutoBackup {
+    /// The settings of `cfg`.
+    pub(super) fn from_config(cfg: &crate::config::Config) -> Self {
+        Self {
+            recipients: cfg.backup_recipients.clone(),
+            export_dir: cfg.backup_export_dir.clone(),
+            done: None,
+        }
+    }
+}
+
+/// Logs what an attempt did (one line for a new backup, nothing when nothing changed).
+pub(super) fn log(outcome: &Outcome) {
+    match outcome {
+        Outcome::Taken(m) => tracing::info!(
+            kind = %m.kind,
+            bytes = m.bytes,
+            seq = m.seq,
+            exported_to = ?m.exported_to,
+            "automatic backup stored"
+        ),
+        Outcome::NoRecipient => tracing::warn!("{NO_RECIPIENT_WARNING}"),
+        Outcome::Unchanged | Outcome::NotYet => {}
+    }
+}
+
+/// `status` with the backup facts and, without a recipient, the warning.
+pub(super) fn with_backup(
+    mut status: crate::status::model::Status,
+    store: &StateStore,
+    auto: &AutoBackup,
+) -> crate::status::model::Status {
+    status.backup = self::status(store, auto.recipients.len());
+    if auto.recipients.is_empty() {
+        status.warnings.push(NO_RECIPIENT_WARNING.to_owned());
+    }
+    status
+}
+
+/// Makes sure the newest stored backup of `want` holds the data dir's current files.
+pub(super) fn ensure(
+    data_dir: &Path,
+    store: &StateStore,
+    recipients: &[String],
+    export_dir: Option<&Path>,
+    want: Kind,
+) -> Result<Outcome, String> {
+    if recipients.is_empty() {
+        return Ok(Outcome::NoRecipient);
+    }
+    let to = dkgd_backup::parse_recipients(recipients).map_err(|e| e.to_string())?;
+    let now_ms = now_unix_ms();
+    let meta = Meta {
+        dkgd_version: env!("CARGO_PKG_VERSION").to_owned(),
+        created_unix_secs: i64::try_from(now_ms / 1000).unwrap_or(i64::MAX),
+    };
+    let collected = dkgd_backup::collect(data_dir, &meta).map_err(|e| e.to_string())?;
+    let manifest = collected.bundle.manifest();
+    if manifest.kind != want {
+        return Ok(Outcome::NotYet);
+    }
+    let kind = kind_name(want);
+    let fingerprint = fingerprint(manifest);
+    let latest = store.latest_backup(kind).map_err(|e| e.to_string())?;
+    if latest.is_some_and(|m| m.fingerprint == fingerprint) {
+        return Ok(Outcome::Unchanged);
+    }
+    let plain = collected.bundle.to_tar().map_err(|e| e.to_string())?;
+    let sealed = dkgd_backup::encrypt(&plain, Seal::Recipients(to)).map_err(|e| e.to_string())?;
+    let exported_to = match export_dir {
+        Some(dir) => {
+            let name = file_name(&manifest.peer_id, kind, &manifest.created);
+            match dkgd_store::atomic::create_new(dir, &name, &sealed, 0o600) {
+                Ok(p) => Some(p.display().to_string()),
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), error = %e, "cannot write the backup to the export directory; it is kept in the state database");
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    let record = BackupMeta {
+        version: 0,
+        seq: 0,
+        kind: kind.to_owned(),
+        created_unix_ms: now_ms,
+        fingerprint,
+        bytes: sealed.len() as u64,
+        peer_id: manifest.peer_id.clone(),
+        lock_hash: manifest.lock_hash.clone(),
+        exported_to,
+    };
+    let seq = store
+        .put_backup(&record, &sealed)
+        .map_err(|e| e.to_string())?;
+    Ok(Outcome::Taken(BackupMeta { seq, ..record }))
+}
+
+/// The backup part of the status document.
+pub(super) fn status(store: &StateStore, recipients: usize) -> BackupStatus {
+    let all = store.backups().unwrap_or_default();
+    let last = all.iter().max_by_key(|m| m.created_unix_ms);
+    BackupStatus {
+        recipients: u32::try_from(recipients).unwrap_or(u32::MAX),
+        count: u32::try_from(all.len()).unwrap_or(u32::MAX),
+        last_kind: last.map(|m| m.kind.clone()),
+        last_unix: last.map(|m| m.created_unix_ms / 1000),
+        last_exported_to: last.and_then(|m| m.exported_to.clone()),
+    }
+}
+
+fn kind_name(k: Kind) -> &'static str {
+    match k {
+        Kind::Key => "key",
+        Kind::Full => "full",
+    }
+}
+
+/// SHA-256 over every file's path and hash: the backup's content, whatever its time.
+fn fingerprint(m: &dkgd_backup::Manifest) -> String {
+    let mut h = Sha256::new();
+    for f in &m.files {
+        h.update(f.path.as_bytes());
+        h.update([0]);
+        h.update(f.sha256.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(h.finalize())
+}
+
+/// `dkgd-backup-<last 8 of the peer ID>-<kind>-<YYYYMMDDTHHMMSSZ>.age`.
+fn file_name(peer_id: &str, kind: &str, created: &str) -> String {
+    let short: String = peer_id
+        .chars()
+        .rev()
+        .take(8)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    let stamp: String = created.chars().filter(|c| *c != '-' && *c != ':').collect();
+    format!("dkgd-backup-{short}-{kind}-{stamp}.age")
+}
+
+fn now_unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A data dir with a fresh key, a state database, and an owner.
+    fn setup() -> (tempfile::TempDir, PathBuf, StateStore, Vec<String>) {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("data");
+        let lock = dkgd_store::DataDir::open_or_create(&dir)
+            .unwrap()
+            .lock_key("test")
+            .unwrap();
+        let key = dkgd_crypto::k1::K1SecretKey::generate(&mut rand_core::OsRng);
+        lock.create_key(&key).unwrap();
+        let store = StateStore::open(&d.path().join("state.sled"))
+            .unwrap()
+            .store;
+        let owner = dkgd_backup::generate_identity();
+        (d, dir, store, vec![owner.recipient])
+    }
+
+    #[test]
+    fn a_key_backup_is_taken_once_and_exported() {
+        let (d, dir, store, to) = setup();
+        let export = d.path().join("usb");
+        std::fs::create_dir(&export).unwrap();
+        let first = ensure(&dir, &store, &to, Some(&export), Kind::Key).unwrap();
+        let Outcome::Taken(m) = first else {
+            panic!("{first:?}")
+        };
+        assert_eq!(m.kind, "key");
+        let exported = PathBuf::from(m.exported_to.unwrap());
+        assert_eq!(
+            std::fs::read(&exported).unwrap(),
+            store.backup_file("key", m.seq).unwrap().unwrap()
+        );
+        // Nothing new to protect: no second backup, no second file.
+        assert!(matches!(
+            ensure(&dir, &store, &to, Some(&export), Kind::Key).unwrap(),
+            Outcome::Unchanged
+        ));
+        assert_eq!(std::fs::read_dir(&export).unwrap().count(), 1);
+        // No lock yet: a full backup waits.
+        assert!(matches!(
+            ensure(&dir, &store, &to, None, Kind::Full).unwrap(),
+            Outcome::NotYet
+        ));
+        assert!(matches!(
+            ensure(&dir, &store, &[], None, Kind::Key).unwrap(),
+            Outcome::NoRecipient
+        ));
+        let st = status(&store, 1);
+        assert_eq!((st.count, st.last_kind.as_deref()), (1, Some("key")));
+    }
+
+    #[test]
+    fn no_recipient_puts_the_warning_in_the_status() {
+        let (_d, _dir, store, _) = setup();
+        let s = with_backup(
+            crate::status::model::Status::default(),
+            &store,
+            &AutoBackup::default(),
+        );
+        assert_eq!(s.warnings, [NO_RECIPIENT_WARNING]);
+        assert_eq!(s.backup.recipients, 0);
+    }
+
+    #[test]
+    fn export_file_names_are_plain() {
+        assert_eq!(
+            file_name("16Uiu2HAmABCDEFGH", "full", "2026-12-03T20:12:45Z"),
+            "dkgd-backup-ABCDEFGH-full-20261203T201245Z.age"
+        );
+    }
+}
