@@ -3,7 +3,7 @@
 //! keystores, then `cluster-lock.json`, then the deposit-data files
 //! (charon-dkg-protocol.md §1.11).
 
-use dkgd_crypto::keystore::{encrypt_all, KdfStrength, Password};
+use dkgd_crypto::keystore::{encrypt_all, read_pubkey, KdfStrength, KeystoreFile, Password};
 use dkgd_formats::deposit::{deposit_files, DepositFile};
 use dkgd_formats::lock::Lock;
 use dkgd_formats::ssz::Root;
@@ -53,20 +53,51 @@ pub struct Artifacts {
     pub keystores: Vec<Keystore>,
 }
 
-/// Renders a node's artifacts from its verified lock and DKG output. Before encrypting, each
-/// secret share's public key is re-derived and compared with the lock's `public_shares` entry
-/// of this node (style.md §3.8). Keystores use `kdf`; the insecure test KDF is refused on
-/// production networks.
-pub fn build<R: CryptoRngCore + ?Sized>(
+/// Encrypts this node's key shares into keystores (the expensive part: one KDF per key, on
+/// every core). Shares are final right after the DKG, so this may run while the signing steps
+/// do; the files are still written only at the commit. Keystores use `kdf`; the insecure test
+/// KDF is refused on production networks.
+pub fn encrypt_keystores<R: CryptoRngCore + ?Sized>(
     plan: &Plan,
-    lock: Lock,
     dkg: &DkgOutput,
     kdf: KdfStrength,
     rng: &mut R,
+) -> Result<Vec<Keystore>, Error> {
+    let secrets: Vec<Zeroizing<[u8; 32]>> = dkg
+        .keys()
+        .iter()
+        .map(|k| k.secret_share.expose_secret())
+        .collect();
+    let files =
+        encrypt_all(&secrets, kdf, plan.is_production_network(), rng).map_err(Error::Keystore)?;
+    Ok(keystores_from(files))
+}
+
+/// Numbers encrypted files in validator order.
+pub(crate) fn keystores_from(files: Vec<KeystoreFile>) -> Vec<Keystore> {
+    validators(files.len())
+        .zip(files)
+        .map(|(index, f)| Keystore {
+            index,
+            json: f.json,
+            password: f.password,
+        })
+        .collect()
+}
+
+/// Renders a node's artifacts from its verified lock, DKG output and keystores (from
+/// [`encrypt_keystores`]). Each secret share's public key is re-derived and compared with the
+/// lock's `public_shares` entry of this node (style.md §3.8), and each keystore's public key
+/// with the share's.
+pub fn build(
+    plan: &Plan,
+    lock: Lock,
+    dkg: &DkgOutput,
+    keystores: Vec<Keystore>,
 ) -> Result<Artifacts, Error> {
     let me = plan.me().as_usize();
     let keys = dkg.keys();
-    if keys.len() != lock.validators.len() {
+    if keys.len() != lock.validators.len() || keystores.len() != keys.len() {
         return Err(Error::Internal("one key share per lock validator"));
     }
     for (k, dv) in keys.iter().zip(&lock.validators) {
@@ -86,20 +117,12 @@ pub fn build<R: CryptoRngCore + ?Sized>(
         .flat_map(|dv| dv.deposit_data.iter().cloned())
         .collect();
     let deposit_files = deposit_files(&deposits, plan.network()).map_err(Error::Deposit)?;
-    let secrets: Vec<Zeroizing<[u8; 32]>> = keys
-        .iter()
-        .map(|k| k.secret_share.expose_secret())
-        .collect();
-    let files =
-        encrypt_all(&secrets, kdf, plan.is_production_network(), rng).map_err(Error::Keystore)?;
-    let keystores = validators(files.len())
-        .zip(files)
-        .map(|(index, f)| Keystore {
-            index,
-            json: f.json,
-            password: f.password,
-        })
-        .collect();
+    for (k, ks) in keys.iter().zip(&keystores) {
+        let pubkey = read_pubkey(&ks.json).map_err(Error::Keystore)?;
+        if pubkey != k.secret_share.public_share() {
+            return Err(Error::Internal("a keystore does not hold its key share"));
+        }
+    }
     Ok(Artifacts {
         lock,
         lock_hash,

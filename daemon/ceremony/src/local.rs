@@ -156,13 +156,8 @@ pub fn run<R: CryptoRngCore + SeedableRng>(
     {
         let sigs = nodesigs::collect(&node.plan, &draft.lock_hash(), &node_sigs)?;
         let lock = draft.finish(aggregate, &sigs)?;
-        out.push(artifacts::build(
-            &node.plan,
-            lock,
-            dkg,
-            options.kdf,
-            &mut node.rng,
-        )?);
+        let keystores = artifacts::encrypt_keystores(&node.plan, dkg, options.kdf, &mut node.rng)?;
+        out.push(artifacts::build(&node.plan, lock, dkg, keystores)?);
     }
     if out
         .windows(2)

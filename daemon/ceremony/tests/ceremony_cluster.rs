@@ -115,6 +115,11 @@ impl Net {
     fn with(&mut self, i: usize, f: impl FnOnce(&mut Ceremony, Instant)) {
         let now = self.now;
         f(&mut self.nodes[i], now);
+        // The driver's off-loop work, run inline here (the virtual clock does not move).
+        while let Some(w) = self.nodes[i].poll_work() {
+            let done = w.run();
+            self.nodes[i].handle_work_done(now, done);
+        }
         while let Some(t) = self.nodes[i].poll_transmit() {
             self.queue.push_back((i, t));
         }

@@ -15,6 +15,7 @@
 //! Artifacts leave only after every signature verified; `Done` means every peer committed.
 
 mod types;
+mod work;
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -40,6 +41,7 @@ use crate::wire::proto::ParSigExMsg;
 use crate::wire::{decode, Instant, Profile};
 
 pub use types::{CeremonyConfig, CeremonyError, Event, Outgoing, Phase, Stream};
+pub use work::{Work, WorkDone};
 
 /// Where the ceremony is.
 enum State {
@@ -51,6 +53,8 @@ enum State {
     NodeSigs(NodeSigStep),
     /// Step 6 waits for its barrier.
     Verify(Box<crate::steps::nodesigs::Signed>),
+    /// Step 6's barrier passed; our keystores are still being encrypted (driver work).
+    AwaitKeystores(Box<crate::steps::nodesigs::Signed>),
     /// Artifacts handed out; waiting for `handle_commit`.
     Commit,
     /// Committed; barrier 7.
@@ -71,6 +75,10 @@ pub struct Ceremony {
     phase_timeout: Duration,
     last_progress: Option<(Phase, usize, usize)>,
     stopped: bool,
+    /// Work for the driver to run off the event loop.
+    work: VecDeque<Work>,
+    /// Our encrypted keystores, once the driver's work finished.
+    keystores: Option<Vec<crate::artifacts::Keystore>>,
 }
 
 impl fmt::Debug for Ceremony {
@@ -141,6 +149,8 @@ impl Ceremony {
             phase_timeout,
             last_progress: None,
             stopped: false,
+            work: VecDeque::new(),
+            keystores: None,
         };
         c.advance(now);
         Ok(c)
@@ -164,7 +174,7 @@ impl Ceremony {
             State::Threshold(t) => t.step,
             State::Lock(_) => Phase::LockHash,
             State::NodeSigs(_) => Phase::NodeSignatures,
-            State::Verify(_) | State::Commit => Phase::Verify,
+            State::Verify(_) | State::AwaitKeystores(_) | State::Commit => Phase::Verify,
             State::Committed => Phase::Committed,
             State::Shutdown | State::Finished => Phase::Shutdown,
         }
@@ -306,6 +316,47 @@ impl Ceremony {
     /// The next event.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.core.events.pop_front()
+    }
+
+    /// CPU-heavy work to run off the event loop ([`Work::run`] on a blocking thread), then
+    /// report with [`Ceremony::handle_work_done`]. Poll it with the transmits.
+    pub fn poll_work(&mut self) -> Option<Work> {
+        self.work.pop_front()
+    }
+
+    /// The driver finished a [`Work`].
+    pub fn handle_work_done(&mut self, now: Instant, done: WorkDone) {
+        if self.stopped {
+            return;
+        }
+        match done.result {
+            work::Done::Keystores(Ok(files)) => {
+                self.keystores = Some(crate::artifacts::keystores_from(files));
+            }
+            work::Done::Keystores(Err(e)) => {
+                let step = self.phase();
+                self.abort(CeremonyError::Ceremony {
+                    step,
+                    source: Error::Keystore(e),
+                });
+            }
+        }
+        self.advance(now);
+    }
+
+    /// Hands the keystore encryption of `keys` to the driver (right after the DKG).
+    fn schedule_keystores(&mut self, keys: &crate::steps::Keys) {
+        let secrets = keys
+            .dkg
+            .keys()
+            .iter()
+            .map(|k| k.secret_share.expose_secret())
+            .collect();
+        let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+        self.core.rng.fill_bytes(&mut seed[..]);
+        let production = self.core.plan.is_production_network();
+        self.work
+            .push_back(Work::keystores(secrets, self.core.cfg.kdf, production, seed));
     }
 
     /// When [`Ceremony::handle_timeout`] must be called next.
@@ -503,12 +554,17 @@ impl Ceremony {
                 State::NodeSigs(s)
             }
             State::Verify(signed) => {
-                let artifacts = commit::verify_and_render(core, *signed)?;
-                core.events
-                    .push_back(Event::NeedCommit(Box::new(artifacts)));
-                // Writing is the driver's; its duration is not a peer's fault.
+                // Encrypting and writing are the driver's; their duration is not a peer's fault.
                 self.deadline = None;
-                State::Commit
+                match self.keystores.take() {
+                    Some(keystores) => {
+                        let artifacts = commit::verify_and_render(core, *signed, keystores)?;
+                        core.events
+                            .push_back(Event::NeedCommit(Box::new(artifacts)));
+                        State::Commit
+                    }
+                    None => State::AwaitKeystores(signed),
+                }
             }
             State::Committed => {
                 self.deadline = None;
@@ -529,6 +585,7 @@ impl Ceremony {
                 let was_round1 = matches!(s, DkgStep::Round1 { .. });
                 match s.poll(core, now)? {
                     (_, Some(keys)) => {
+                        self.schedule_keystores(&keys);
                         self.enter(
                             now,
                             State::Threshold(ThresholdStep::deposits(keys)),
@@ -569,6 +626,15 @@ impl Ceremony {
                     return Ok(true);
                 }
                 Err(s) => (State::NodeSigs(s), false),
+            },
+            State::AwaitKeystores(signed) => match self.keystores.take() {
+                Some(keystores) => {
+                    let artifacts = commit::verify_and_render(core, *signed, keystores)?;
+                    core.events
+                        .push_back(Event::NeedCommit(Box::new(artifacts)));
+                    (State::Commit, true)
+                }
+                None => (State::AwaitKeystores(signed), false),
             },
             other => (other, false),
         };

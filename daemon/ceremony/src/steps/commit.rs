@@ -4,13 +4,15 @@
 
 use super::nodesigs::Signed;
 use super::Core;
-use crate::artifacts::{self, Artifacts};
+use crate::artifacts::{self, Artifacts, Keystore};
 use crate::ceremony::{CeremonyError, Phase};
 
-/// Step 6: the verified artifacts, or why there are none.
+/// Step 6: the verified artifacts, or why there are none. `keystores` were encrypted off the
+/// event loop since the DKG ([`crate::ceremony::Work`]).
 pub(crate) fn verify_and_render(
     core: &mut Core,
     signed: Signed,
+    keystores: Vec<Keystore>,
 ) -> Result<Artifacts, CeremonyError> {
     let err = |source| CeremonyError::Ceremony {
         step: Phase::Verify,
@@ -21,12 +23,5 @@ pub(crate) fn verify_and_render(
         .draft
         .finish(drafted.aggregate, &node_sigs)
         .map_err(err)?;
-    artifacts::build(
-        &core.plan,
-        lock,
-        &drafted.keys.dkg,
-        core.cfg.kdf,
-        &mut *core.rng,
-    )
-    .map_err(err)
+    artifacts::build(&core.plan, lock, &drafted.keys.dkg, keystores).map_err(err)
 }

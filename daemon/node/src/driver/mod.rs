@@ -7,6 +7,7 @@
 //!                          ──▶ Stream Response(id)    ──▶ writer of inbound stream `id`
 //!   reader task per stream ──Input::Frame──▶ mpsc ──▶ Ceremony::handle_frame
 //!   Ceremony::poll_timeout ──▶ sleep_until ──▶ handle_timeout
+//!   Ceremony::poll_work    ──▶ spawn_blocking(Work::run) ──▶ handle_work_done
 //!   Event::NeedCommit      ──▶ spawn_blocking(commit) ──▶ handle_commit
 //!   Event::Done / Aborted  ──▶ run() returns
 //! ```
@@ -21,6 +22,7 @@ use std::time::Duration;
 use dkgd_ceremony::sync::{Side, SyncTransmit};
 use dkgd_ceremony::wire::profile::{all_protocols, framing_of};
 use dkgd_ceremony::wire::{FrameDecoder, InboundId, Profile, TransmitKind};
+use dkgd_ceremony::ceremony::WorkDone;
 use dkgd_ceremony::{Artifacts, Ceremony, CeremonyError, Event, Outgoing, PeerIdx, Phase, Stream};
 use dkgd_formats::enr::PeerId;
 use dkgd_p2p::{Framing, Host, Protocol};
@@ -119,6 +121,7 @@ enum Input {
     Closed(PeerIdx, &'static str, Stream),
     SendFailed(PeerIdx, &'static str),
     Committed(Result<(), String>),
+    WorkDone(WorkDone),
 }
 
 /// A writer task's work.
@@ -263,6 +266,15 @@ pub async fn run(
                 },
             }
         }
+        // Expensive work runs on the blocking pool, never on this loop: the node keeps
+        // answering its peers meanwhile.
+        while let Some(work) = ceremony.poll_work() {
+            tracing::debug!(work = %work.describe(), "work started off the event loop");
+            let tx = tx.clone();
+            tokio::task::spawn_blocking(move || {
+                let _ = tx.send(Input::WorkDone(work.run()));
+            });
+        }
         // Then events.
         let mut finished = None;
         while let Some(event) = ceremony.poll_event() {
@@ -382,6 +394,7 @@ pub async fn run(
                 ceremony.handle_closed(t, peer, protocol, stream);
             }
             Input::SendFailed(peer, protocol) => ceremony.handle_send_failed(t, peer, protocol),
+            Input::WorkDone(done) => ceremony.handle_work_done(t, done),
             Input::Committed(r) => {
                 if r.is_ok() {
                     observer(Report::Committed);
