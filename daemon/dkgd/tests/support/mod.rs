@@ -5,6 +5,7 @@
 
 pub mod daemon;
 pub mod demo;
+pub mod fs;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

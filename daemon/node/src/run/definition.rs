@@ -48,7 +48,7 @@ pub fn check(path: &Path, me: &PublicIdentity) -> Result<Accepted, String> {
             meta.len()
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let bytes = read_capped(path)?;
     let def = Definition::from_json(&bytes)
         .map_err(|e| format!("not a valid cluster definition: {e}"))?;
     let report = verify_definition(&def);
@@ -98,13 +98,36 @@ pub fn check(path: &Path, me: &PublicIdentity) -> Result<Accepted, String> {
 /// Copies an accepted inbox file into the data dir (atomic, fsynced, never replacing a
 /// definition already there), then removes it from the inbox. Returns the new path.
 pub fn adopt(inbox_file: &Path, data_dir: &Path) -> Result<PathBuf, String> {
-    let bytes = std::fs::read(inbox_file).map_err(|e| format!("cannot read it: {e}"))?;
+    let bytes = read_capped(inbox_file)?;
     let to = dkgd_store::atomic::create_new(data_dir, DEFINITION_FILE, &bytes, 0o644)
         .map_err(|e| format!("cannot copy it into the data dir: {e}"))?;
     if let Err(e) = std::fs::remove_file(inbox_file) {
         tracing::warn!(file = %inbox_file.display(), error = %e, "cannot remove the adopted definition from the inbox");
     }
     Ok(to)
+}
+
+/// Reads at most [`MAX_INPUT_BYTES`] (plus one byte to notice more) without following a
+/// symlink: a file that grew after its size was checked is still never read whole.
+fn read_capped(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    let cap = u64::try_from(MAX_INPUT_BYTES).unwrap_or(u64::MAX);
+    let mut bytes = Vec::new();
+    file.take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    if bytes.len() > MAX_INPUT_BYTES {
+        return Err(format!(
+            "more than {MAX_INPUT_BYTES} bytes is too large for a definition"
+        ));
+    }
+    Ok(bytes)
 }
 
 /// `0x` and lower-case hex.
