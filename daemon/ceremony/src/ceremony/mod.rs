@@ -15,7 +15,7 @@
 //! Artifacts leave only after every signature verified; `Done` means every peer committed.
 
 mod types;
-mod work;
+pub(crate) mod work;
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -75,8 +75,6 @@ pub struct Ceremony {
     phase_timeout: Duration,
     last_progress: Option<(Phase, usize, usize)>,
     stopped: bool,
-    /// Work for the driver to run off the event loop.
-    work: VecDeque<Work>,
     /// Our encrypted keystores, once the driver's work finished.
     keystores: Option<Vec<crate::artifacts::Keystore>>,
 }
@@ -141,6 +139,8 @@ impl Ceremony {
                 inbox: Inbox::default(),
                 out: VecDeque::new(),
                 events: VecDeque::new(),
+                work: VecDeque::new(),
+                finished: None,
             },
             sync,
             state: State::Connect,
@@ -149,7 +149,6 @@ impl Ceremony {
             phase_timeout,
             last_progress: None,
             stopped: false,
-            work: VecDeque::new(),
             keystores: None,
         };
         c.advance(now);
@@ -321,7 +320,7 @@ impl Ceremony {
     /// CPU-heavy work to run off the event loop ([`Work::run`] on a blocking thread), then
     /// report with [`Ceremony::handle_work_done`]. Poll it with the transmits.
     pub fn poll_work(&mut self) -> Option<Work> {
-        self.work.pop_front()
+        self.core.work.pop_front()
     }
 
     /// The driver finished a [`Work`].
@@ -340,6 +339,8 @@ impl Ceremony {
                     source: Error::Keystore(e),
                 });
             }
+            // A step's own work: the step picks it up when polled.
+            other => self.core.finished = Some(other),
         }
         self.advance(now);
     }
@@ -352,10 +353,10 @@ impl Ceremony {
             .iter()
             .map(|k| k.secret_share.expose_secret())
             .collect();
-        let mut seed = zeroize::Zeroizing::new([0u8; 32]);
-        self.core.rng.fill_bytes(&mut seed[..]);
+        let seed = self.core.seed();
         let production = self.core.plan.is_production_network();
-        self.work
+        self.core
+            .work
             .push_back(Work::keystores(secrets, self.core.cfg.kdf, production, seed));
     }
 
@@ -582,7 +583,7 @@ impl Ceremony {
         let core = &mut self.core;
         let (next, moved) = match state {
             State::Dkg(s) => {
-                let was_round1 = matches!(s, DkgStep::Round1 { .. });
+                let before = std::mem::discriminant(&s);
                 match s.poll(core, now)? {
                     (_, Some(keys)) => {
                         self.schedule_keystores(&keys);
@@ -594,7 +595,7 @@ impl Ceremony {
                         return Ok(true);
                     }
                     (s, None) => {
-                        let moved = was_round1 && matches!(s, DkgStep::Round2 { .. });
+                        let moved = std::mem::discriminant(&s) != before;
                         (State::Dkg(s), moved)
                     }
                 }

@@ -6,13 +6,22 @@
 //! answering sync and broadcast messages, so a large ceremony is never taken for a dead peer
 //! while it encrypts keys.
 //!
-//! Today's one job: the keystores, scheduled as soon as the DKG has produced the key shares
-//! (they are final then), so the KDF overlaps the signing steps; the files are still written
-//! only at the commit.
+//! The jobs, each of which grows with the number of validators V (and operators n):
+//!
+//! | job | when | what |
+//! |---|---|---|
+//! | FROST round 1 | every peer's round-1 cast and direct message arrived | verify n·V proofs and shares, make our round-2 cast |
+//! | FROST round 2 | every round-2 cast arrived | verify and combine into our key shares |
+//! | keystores | right after the DKG (shares are final) | one KDF per key; overlaps the signing steps; written only at the commit |
 
 use std::fmt;
 
+use dkgd_crypto::frost::{
+    AwaitRound1, AwaitRound2, FrostError, Round1Casts, Round1P2P, Round2Casts, ValidatorKeys,
+};
 use dkgd_crypto::keystore::{encrypt_all, KdfStrength, KeystoreError, KeystoreFile};
+
+use crate::index::ShareIdx;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use zeroize::Zeroizing;
@@ -23,6 +32,17 @@ pub struct Work {
 }
 
 enum Job {
+    FrostRound1 {
+        state: AwaitRound1,
+        casts: Vec<(ShareIdx, Round1Casts)>,
+        direct: Vec<(ShareIdx, Round1P2P)>,
+        seed: Zeroizing<[u8; 32]>,
+    },
+    FrostRound2 {
+        state: AwaitRound2,
+        casts: Vec<(ShareIdx, Round2Casts)>,
+        seed: Zeroizing<[u8; 32]>,
+    },
     Keystores {
         secrets: Vec<Zeroizing<[u8; 32]>>,
         kdf: KdfStrength,
@@ -33,14 +53,44 @@ enum Job {
 
 /// The result of a [`Work`], for [`Ceremony::handle_work_done`](super::Ceremony::handle_work_done).
 pub struct WorkDone {
-    pub(super) result: Done,
+    pub(crate) result: Done,
 }
 
-pub(super) enum Done {
+pub(crate) enum Done {
+    FrostRound1(Result<(AwaitRound2, Round2Casts), FrostError>),
+    FrostRound2(Result<Vec<ValidatorKeys>, FrostError>),
     Keystores(Result<Vec<KeystoreFile>, KeystoreError>),
 }
 
 impl Work {
+    /// FROST round 1 for every validator, randomised (batch weights) by `seed`.
+    pub(crate) fn frost_round1(
+        state: AwaitRound1,
+        casts: Vec<(ShareIdx, Round1Casts)>,
+        direct: Vec<(ShareIdx, Round1P2P)>,
+        seed: Zeroizing<[u8; 32]>,
+    ) -> Self {
+        Work {
+            job: Job::FrostRound1 {
+                state,
+                casts,
+                direct,
+                seed,
+            },
+        }
+    }
+
+    /// FROST round 2 for every validator.
+    pub(crate) fn frost_round2(
+        state: AwaitRound2,
+        casts: Vec<(ShareIdx, Round2Casts)>,
+        seed: Zeroizing<[u8; 32]>,
+    ) -> Self {
+        Work {
+            job: Job::FrostRound2 { state, casts, seed },
+        }
+    }
+
     /// Encrypting `secrets` into keystores, randomised by `seed` (deterministic for a seed).
     pub(super) fn keystores(
         secrets: Vec<Zeroizing<[u8; 32]>>,
@@ -60,7 +110,20 @@ impl Work {
 
     /// Does the work (blocking, CPU-bound; uses every core). Never call it on an event loop.
     pub fn run(self) -> WorkDone {
-        match self.job {
+        let result = match self.job {
+            Job::FrostRound1 {
+                state,
+                casts,
+                direct,
+                seed,
+            } => {
+                let mut rng = ChaCha20Rng::from_seed(*seed);
+                Done::FrostRound1(state.handle_round1(&casts, &direct, &mut rng))
+            }
+            Job::FrostRound2 { state, casts, seed } => {
+                let mut rng = ChaCha20Rng::from_seed(*seed);
+                Done::FrostRound2(state.handle_round2(&casts, &mut rng))
+            }
             Job::Keystores {
                 secrets,
                 kdf,
@@ -68,16 +131,17 @@ impl Work {
                 seed,
             } => {
                 let mut rng = ChaCha20Rng::from_seed(*seed);
-                WorkDone {
-                    result: Done::Keystores(encrypt_all(&secrets, kdf, production, &mut rng)),
-                }
+                Done::Keystores(encrypt_all(&secrets, kdf, production, &mut rng))
             }
-        }
+        };
+        WorkDone { result }
     }
 
     /// What it is, for logs (`keystores (100 keys)`).
     pub fn describe(&self) -> String {
         match &self.job {
+            Job::FrostRound1 { casts, .. } => format!("FROST round 1 ({} senders)", casts.len()),
+            Job::FrostRound2 { casts, .. } => format!("FROST round 2 ({} senders)", casts.len()),
             Job::Keystores { secrets, .. } => format!("keystores ({} keys)", secrets.len()),
         }
     }
@@ -92,6 +156,8 @@ impl fmt::Debug for Work {
 impl fmt::Debug for WorkDone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.result {
+            Done::FrostRound1(r) => write!(f, "WorkDone(FROST round 1, ok: {})", r.is_ok()),
+            Done::FrostRound2(r) => write!(f, "WorkDone(FROST round 2, ok: {})", r.is_ok()),
             Done::Keystores(Ok(files)) => write!(f, "WorkDone(keystores: {})", files.len()),
             Done::Keystores(Err(e)) => write!(f, "WorkDone(keystores failed: {e})"),
         }

@@ -14,6 +14,8 @@ use crate::wire::frost::{
     decode_round1_casts, decode_round1_p2p, decode_round2_casts, encode_round1_casts,
     encode_round1_p2p, encode_round2_casts,
 };
+use crate::ceremony::work::Done;
+use crate::ceremony::Work;
 use crate::wire::Instant;
 
 /// Where the DKG is.
@@ -25,11 +27,15 @@ pub(crate) enum DkgStep {
         state: AwaitRound1,
         own: Round1Casts,
     },
+    /// Every round-1 message is in; the driver runs round 1 ([`Work`]).
+    Round1Running,
     /// Our round 2 is out; waiting for every peer's cast.
     Round2 {
         state: AwaitRound2,
         own: Round2Casts,
     },
+    /// Every round-2 cast is in; the driver runs round 2 ([`Work`]).
+    Round2Running,
 }
 
 impl DkgStep {
@@ -85,12 +91,22 @@ impl DkgStep {
                     direct.push((p.share_idx(), d));
                 }
                 casts.sort_by_key(|(s, _)| *s);
-                let (state, cast) = state
-                    .handle_round1(&casts, &direct, &mut *core.rng)
-                    .map_err(frost)?;
-                core.broadcast(now, Topic::FrostRound2Cast, encode_round2_casts(&cast))?;
-                Ok((DkgStep::Round2 { state, own: cast }, None))
+                let seed = core.seed();
+                core.work
+                    .push_back(Work::frost_round1(state, casts, direct, seed));
+                Ok((DkgStep::Round1Running, None))
             }
+            DkgStep::Round1Running => match core.finished.take() {
+                Some(Done::FrostRound1(r)) => {
+                    let (state, cast) = r.map_err(frost)?;
+                    core.broadcast(now, Topic::FrostRound2Cast, encode_round2_casts(&cast))?;
+                    Ok((DkgStep::Round2 { state, own: cast }, None))
+                }
+                other => {
+                    core.finished = other;
+                    Ok((DkgStep::Round1Running, None))
+                }
+            },
             DkgStep::Round2 { state, own } => {
                 if !missing_round2(core, &others).is_empty() {
                     return Ok((DkgStep::Round2 { state, own }, None));
@@ -108,7 +124,18 @@ impl DkgStep {
                     casts.push((p.share_idx(), c));
                 }
                 casts.sort_by_key(|(s, _)| *s);
-                let keys = state.handle_round2(&casts, &mut *core.rng).map_err(frost)?;
+                let seed = core.seed();
+                core.work.push_back(Work::frost_round2(state, casts, seed));
+                Ok((DkgStep::Round2Running, None))
+            }
+            DkgStep::Round2Running => {
+                let keys = match core.finished.take() {
+                    Some(Done::FrostRound2(r)) => r.map_err(frost)?,
+                    other => {
+                        core.finished = other;
+                        return Ok((DkgStep::Round2Running, None));
+                    }
+                };
                 let err = |source| CeremonyError::Ceremony {
                     step: Phase::Dkg,
                     source,
@@ -149,6 +176,9 @@ impl DkgStep {
                 (missing.clone(), 3 * n - missing.len(), 3 * n)
             }
             DkgStep::NotStarted => (Vec::new(), 0, 3 * n),
+            // Our own work: nobody is missing.
+            DkgStep::Round1Running => (Vec::new(), 2 * n, 3 * n),
+            DkgStep::Round2Running => (Vec::new(), 3 * n, 3 * n),
         }
     }
 }

@@ -29,7 +29,8 @@ use dkgd_crypto::k1::K1SecretKey;
 use rand_core::CryptoRngCore;
 
 use crate::bcast::{Bcast, Topic};
-use crate::ceremony::{CeremonyConfig, CeremonyError, Event, Outgoing, Phase};
+use crate::ceremony::work::Done;
+use crate::ceremony::{CeremonyConfig, CeremonyError, Event, Outgoing, Phase, Work};
 use crate::dkg::DkgOutput;
 use crate::duties::Duties;
 use crate::index::PeerIdx;
@@ -48,6 +49,10 @@ pub(crate) struct Core {
     pub(crate) inbox: Inbox,
     pub(crate) out: VecDeque<Outgoing>,
     pub(crate) events: VecDeque<Event>,
+    /// CPU-heavy work for the driver to run off the event loop.
+    pub(crate) work: VecDeque<Work>,
+    /// The result of a step's work, until the step takes it.
+    pub(crate) finished: Option<Done>,
 }
 
 /// Messages received before (or while) the step that consumes them runs.
@@ -62,6 +67,13 @@ pub(crate) struct Inbox {
 }
 
 impl Core {
+    /// A fresh seed from the ceremony's RNG, for work that runs elsewhere.
+    pub(crate) fn seed(&mut self) -> zeroize::Zeroizing<[u8; 32]> {
+        let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+        self.rng.fill_bytes(&mut seed[..]);
+        seed
+    }
+
     /// Every operator but us.
     pub(crate) fn others(&self) -> Vec<PeerIdx> {
         let me = self.plan.me();

@@ -19,7 +19,9 @@ use zeroize::Zeroizing;
 
 use crate::secret::{SecretBytes, REDACTED};
 
+mod batch;
 mod threshold;
+pub use batch::{verify_batch, SameMessage};
 pub use threshold::{
     interpolate_public_key, lagrange_coefficients_at_zero, threshold_combine_signatures,
 };
