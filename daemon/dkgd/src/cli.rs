@@ -73,6 +73,22 @@ pub(crate) enum BackupCommand {
     Verify(BackupOpenArgs),
     /// Restore a backup onto a new box (a data dir without key or artifacts).
     Restore(BackupRestoreArgs),
+    /// List the automatic backups `dkgd run` keeps in its state database (with the daemon
+    /// stopped; while it runs, `dkgd status` shows them).
+    List(BackupStateArgs),
+    /// Confirm that the box a restored backup came from is gone for good; clears the
+    /// status warning (with the daemon stopped).
+    AcknowledgeRestore(BackupStateArgs),
+}
+
+/// Where the daemon keeps its state (as `dkgd run`).
+#[derive(Debug, clap::Args)]
+pub(crate) struct BackupStateArgs {
+    #[command(flatten)]
+    pub(crate) dir: BackupDirArgs,
+    /// State dir holding state.sled [default: $DKGD_STATE_DIR or the data dir].
+    #[arg(long)]
+    pub(crate) state_dir: Option<PathBuf>,
 }
 
 /// Arguments of `dkgd backup keygen`.
@@ -127,7 +143,7 @@ pub(crate) struct BackupRestoreArgs {
     #[command(flatten)]
     pub(crate) open: BackupOpenArgs,
     #[command(flatten)]
-    pub(crate) dir: BackupDirArgs,
+    pub(crate) state: BackupStateArgs,
     /// Confirms that the box this backup came from is gone for good: two boxes running one
     /// key get the cluster's validators slashed.
     #[arg(long = "i-understand-the-old-box-must-never-run-again")]

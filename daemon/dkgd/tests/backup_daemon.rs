@@ -79,6 +79,11 @@ fn without_a_recipient_the_status_warns_and_nothing_is_stored() {
     assert!(metrics(&daemon.socket).contains("dkgd_backup_recipients 0\n"));
     let status = run(&["status", "--socket", s(&daemon.socket)]);
     status.expect_code(0);
+    assert!(
+        status.stdout.contains("WARNING:    no backup recipient"),
+        "{}",
+        status.stdout
+    );
 }
 
 #[test]
@@ -186,4 +191,76 @@ fn daemons_back_up_the_key_and_then_everything() {
     assert_eq!(st["backup"]["count"], 2, "{st}");
     assert_eq!(exported(usb, "full").len(), 1);
     assert_eq!(exported(usb, "key").len(), 1);
+}
+
+/// A box restored from a backup: the daemon completes at once from the restored files and
+/// warns, prominently, until the owner acknowledges that the old box is gone.
+#[test]
+fn a_restored_box_warns_until_the_owner_acknowledges() {
+    let d = tempfile::tempdir().unwrap();
+    let (identity, public) = owner(d.path());
+    let demo = support::daemon::demo_cluster(d.path(), 3);
+    let file = d.path().join("box.age");
+    run(&[
+        "backup",
+        "export",
+        s(&file),
+        "--data-dir",
+        s(&demo.join("node2")),
+        "--recipient",
+        &public,
+    ])
+    .expect_code(0);
+    let root = d.path().join("new-box");
+    let data = root.join("data");
+    run(&[
+        "backup",
+        "restore",
+        s(&file),
+        "--identity",
+        s(&identity),
+        "--data-dir",
+        s(&data),
+        "--i-understand-the-old-box-must-never-run-again",
+    ])
+    .expect_code(0);
+    let listed = run(&["backup", "list", "--data-dir", s(&data)]);
+    listed.expect_code(0);
+    assert!(
+        listed.stdout.contains("NOT acknowledged"),
+        "{}",
+        listed.stdout
+    );
+
+    let extra = format!("backup_recipients = [\"{public}\"]\n");
+    let mut daemon = Daemon::start(&root, &extra);
+    let st = daemon.wait_state("complete", START);
+    let warned = |st: &serde_json::Value| {
+        st["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().starts_with("RESTORED FROM A BACKUP"))
+    };
+    assert!(warned(&st), "{st}");
+    let human = run(&["status", "--socket", s(&daemon.socket)]);
+    human.expect_code(0);
+    assert!(
+        human.stdout.contains("WARNING:    RESTORED FROM A BACKUP"),
+        "{}",
+        human.stdout
+    );
+    assert!(human.stdout.contains("backups:"), "{}", human.stdout);
+    // While the daemon runs, its state database is its own.
+    run(&["backup", "list", "--data-dir", s(&data)]).expect_code(75);
+    daemon.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(daemon.wait_exit(Duration::from_secs(20)), Some(0));
+
+    run(&["backup", "acknowledge-restore", "--data-dir", s(&data)]).expect_code(0);
+    let mut again = Daemon::start_with(&root, &daemon.config, &[]);
+    let st = again.wait_state("complete", START);
+    assert!(!warned(&st), "{st}");
+    // The restored box took its own full backup of the restored files.
+    let st = wait_status(&again, "full backup", |st| st["backup"]["count"] == 1);
+    assert_eq!(st["backup"]["last_kind"], "full", "{st}");
 }

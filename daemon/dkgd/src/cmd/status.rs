@@ -116,6 +116,9 @@ fn summary(s: &Status) -> String {
         state.push_str(&format!(" ({step}, {}/{})", p.done, p.total));
     }
     line("state:", state);
+    for w in &s.warnings {
+        line("WARNING:", w.clone());
+    }
     if matches!(s.state.as_str(), "awaiting-peers" | "ceremony") || s.peers.total > 0 {
         line(
             "peers:",
@@ -170,6 +173,20 @@ fn summary(s: &Status) -> String {
     }
     if let Some(h) = &s.lock_hash {
         line("lock hash:", h.clone());
+    }
+    let b = &s.backup;
+    if b.recipients > 0 || b.count > 0 {
+        let newest = match (&b.last_kind, b.last_unix) {
+            (Some(k), Some(t)) => format!(
+                ", newest: {k} at {}",
+                dkgd_store::rfc3339_seconds(i64::try_from(t).unwrap_or(0))
+            ),
+            _ => String::new(),
+        };
+        line(
+            "backups:",
+            format!("{} stored, {} recipient(s){newest}", b.count, b.recipients),
+        );
     }
     let up = s.uptime_secs;
     line(

@@ -24,6 +24,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub(super) const NO_RECIPIENT_WARNING: &str =
     "no backup recipient: this box's keys exist only here";
 
+/// The start of the status warning shown after a restore until the owner acknowledges it.
+pub(super) const RESTORED_WARNING: &str =
+    "RESTORED FROM A BACKUP: the box it came from must never run again";
+
 /// Settings of the automatic backups.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(super) struct AutoBackup {
@@ -81,6 +85,17 @@ pub(super) fn with_backup(
     auto: &AutoBackup,
 ) -> crate::status::model::Status {
     status.backup = self::status(store, auto.recipients.len());
+    if let Ok(Some(r)) = store.restore_record() {
+        if r.acknowledged_unix_ms.is_none() {
+            let when =
+                dkgd_store::rfc3339_seconds(i64::try_from(r.restored_unix_ms / 1000).unwrap_or(0));
+            status.warnings.push(format!(
+                "{RESTORED_WARNING} (restored from {} on {when}); once it is wiped, stop dkgd \
+                 and run: dkgd backup acknowledge-restore",
+                r.from_file
+            ));
+        }
+    }
     if auto.recipients.is_empty() {
         status.warnings.push(NO_RECIPIENT_WARNING.to_owned());
     }
@@ -266,6 +281,32 @@ mod tests {
         );
         assert_eq!(s.warnings, [NO_RECIPIENT_WARNING]);
         assert_eq!(s.backup.recipients, 0);
+        store
+            .record_restore(&dkgd_store::state::RestoreRecord {
+                restored_unix_ms: 0,
+                peer_id: String::new(),
+                lock_hash: None,
+                from_file: "box.age".into(),
+                acknowledged_unix_ms: None,
+            })
+            .unwrap();
+        let s = with_backup(
+            crate::status::model::Status::default(),
+            &store,
+            &AutoBackup::default(),
+        );
+        assert!(
+            s.warnings[0].starts_with(RESTORED_WARNING),
+            "{:?}",
+            s.warnings
+        );
+        store.acknowledge_restore(1).unwrap();
+        let s = with_backup(
+            crate::status::model::Status::default(),
+            &store,
+            &AutoBackup::default(),
+        );
+        assert_eq!(s.warnings, [NO_RECIPIENT_WARNING]);
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub const BACKUPS_KEPT: usize = 5;
 /// Version of [`BackupMeta`]'s encoding.
 const META_VERSION: u32 = 1;
 const META_TREE: &[u8] = b"backups";
+/// Key (in the backups tree's own namespace, kind byte 0xff) of the last restore.
+const RESTORE_KEY: &[u8] = b"\xffrestore";
 const FILE_TREE: &[u8] = b"backup-files";
 
 /// One stored backup (public facts only).
@@ -44,6 +46,21 @@ pub struct BackupMeta {
     pub lock_hash: Option<String>,
     /// Where it was also written (an export directory), if anywhere.
     pub exported_to: Option<String>,
+}
+
+/// A restore from a backup, shown as a status warning until the owner acknowledges it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreRecord {
+    /// When the backup was restored, Unix milliseconds.
+    pub restored_unix_ms: u64,
+    /// The restored key's peer ID.
+    pub peer_id: String,
+    /// The lock hash of a full backup.
+    pub lock_hash: Option<String>,
+    /// The backup file restored from.
+    pub from_file: String,
+    /// When the owner confirmed that the old box is gone (Unix milliseconds).
+    pub acknowledged_unix_ms: Option<u64>,
 }
 
 fn kind_byte(kind: &str) -> u8 {
@@ -144,6 +161,45 @@ impl StateStore {
             .max_by_key(|m| m.seq))
     }
 
+    /// Records a restore (replacing any earlier record) and flushes.
+    pub fn record_restore(&self, record: &RestoreRecord) -> Result<(), Error> {
+        let meta_tree = self
+            .db
+            .open_tree(META_TREE)
+            .map_err(db_err(self, "opening"))?;
+        let value = serde_json::to_vec(record)
+            .map_err(|_| Error::Internal("restore record encodes as JSON"))?;
+        meta_tree
+            .insert(RESTORE_KEY, value)
+            .map_err(db_err(self, "writing"))?;
+        self.db
+            .flush()
+            .map_err(db_err(self, "flushing"))
+            .map(|_| ())
+    }
+
+    /// The last restore, if this box was restored from a backup.
+    pub fn restore_record(&self) -> Result<Option<RestoreRecord>, Error> {
+        let meta_tree = self
+            .db
+            .open_tree(META_TREE)
+            .map_err(db_err(self, "opening"))?;
+        Ok(meta_tree
+            .get(RESTORE_KEY)
+            .map_err(db_err(self, "reading"))?
+            .and_then(|v| serde_json::from_slice(&v).ok()))
+    }
+
+    /// Marks the last restore acknowledged at `at_unix_ms`; `false` when there is none.
+    pub fn acknowledge_restore(&self, at_unix_ms: u64) -> Result<bool, Error> {
+        let Some(mut r) = self.restore_record()? else {
+            return Ok(false);
+        };
+        r.acknowledged_unix_ms = Some(at_unix_ms);
+        self.record_restore(&r)?;
+        Ok(true)
+    }
+
     /// The age file of backup `seq` of `kind`.
     pub fn backup_file(&self, kind: &str, seq: u64) -> Result<Option<Vec<u8>>, Error> {
         let files = self
@@ -175,6 +231,50 @@ mod tests {
             lock_hash: None,
             exported_to: None,
         }
+    }
+
+    #[test]
+    fn a_restore_is_recorded_until_acknowledged() {
+        let d = tempfile::tempdir().unwrap();
+        let s = StateStore::open(&d.path().join("state.sled"))
+            .unwrap()
+            .store;
+        assert_eq!(s.restore_record().unwrap(), None);
+        assert!(!s.acknowledge_restore(5).unwrap());
+        let r = RestoreRecord {
+            restored_unix_ms: 1,
+            peer_id: "16Uiu2HA".into(),
+            lock_hash: None,
+            from_file: "box.age".into(),
+            acknowledged_unix_ms: None,
+        };
+        s.record_restore(&r).unwrap();
+        s.put_backup(&meta("key", "k"), b"x").unwrap();
+        assert_eq!(s.backups().unwrap().len(), 1, "the record is not a backup");
+        assert!(s.acknowledge_restore(7).unwrap());
+        assert_eq!(
+            s.restore_record().unwrap().unwrap().acknowledged_unix_ms,
+            Some(7)
+        );
+    }
+
+    #[test]
+    fn a_file_without_meta_is_invisible_and_trimmed() {
+        // As left by a crash between the two inserts of put_backup.
+        let d = tempfile::tempdir().unwrap();
+        let s = StateStore::open(&d.path().join("state.sled"))
+            .unwrap()
+            .store;
+        let first = s.put_backup(&meta("full", "a"), b"first").unwrap();
+        let files = s.db.open_tree(FILE_TREE).unwrap();
+        let mut orphan = vec![1u8];
+        orphan.extend_from_slice(&u64::MAX.to_be_bytes());
+        files.insert(&orphan, &b"half"[..]).unwrap();
+        assert_eq!(s.backups().unwrap().len(), 1);
+        assert_eq!(s.latest_backup("full").unwrap().unwrap().seq, first);
+        s.put_backup(&meta("full", "b"), b"second").unwrap();
+        assert!(files.get(&orphan).unwrap().is_none());
+        assert_eq!(s.backup_file("full", first).unwrap().unwrap(), b"first");
     }
 
     #[test]

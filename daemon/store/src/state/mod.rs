@@ -20,7 +20,7 @@ mod backups;
 mod record;
 mod runlock;
 
-pub use backups::{BackupMeta, BACKUPS_KEPT};
+pub use backups::{BackupMeta, RestoreRecord, BACKUPS_KEPT};
 pub use record::{HistoryEvent, Record, SCHEMA_VERSION};
 pub use runlock::{RunLock, RUN_LOCK_FILE_NAME};
 

@@ -1,4 +1,4 @@
-//! `dkgd backup keygen | export | verify | restore`: encrypted backups of a box's key and
+//! `dkgd backup keygen | export | verify | restore | list | acknowledge-restore`: encrypted backups of a box's key and
 //! ceremony artifacts as standard age files (dkgd-backup), working on the data dir directly
 //! (the daemon need not run; while it or a ceremony holds the key lock, export and restore
 //! exit 75).
@@ -14,6 +14,7 @@
 
 mod open;
 mod passphrase;
+mod stored;
 
 use crate::cli::{BackupArgs, BackupCommand, BackupDirArgs, BackupExportArgs, BackupKeygenArgs};
 use crate::exit::{Code, Failure};
@@ -29,6 +30,8 @@ pub(crate) fn run(args: &BackupArgs) -> Result<Code, Failure> {
         BackupCommand::Export(a) => export(a),
         BackupCommand::Verify(a) => open::verify(a),
         BackupCommand::Restore(a) => open::restore(a),
+        BackupCommand::List(a) => stored::list(a),
+        BackupCommand::AcknowledgeRestore(a) => stored::acknowledge(a),
     }
 }
 

@@ -54,7 +54,7 @@ pub(super) fn restore(args: &BackupRestoreArgs) -> Result<Code, Failure> {
              the old box (or its SD card) first, then add the flag",
         ));
     }
-    let dir = data_dir(&args.dir);
+    let dir = data_dir(&args.state.dir);
     let bytes = dkgd_backup::read_backup_file(&args.open.file).map_err(from_backup)?;
     dkgd_backup::inspect(&bytes, &args.open.file).map_err(from_backup)?;
     let Some(unlock) = unlock(&args.open)? else {
@@ -90,6 +90,17 @@ pub(super) fn restore(args: &BackupRestoreArgs) -> Result<Code, Failure> {
     for p in &written {
         println!("restored {}", p.display());
     }
+    let m = bundle.manifest();
+    super::stored::record_restore(
+        &args.state,
+        &dkgd_store::state::RestoreRecord {
+            restored_unix_ms: super::stored::now_ms(),
+            peer_id: m.peer_id.clone(),
+            lock_hash: m.lock_hash.clone(),
+            from_file: args.open.file.display().to_string(),
+            acknowledged_unix_ms: None,
+        },
+    );
     tracing::warn!(
         data_dir = %dir.display(),
         peer_id = %bundle.manifest().peer_id,
