@@ -2,7 +2,7 @@
 //! (restore) write it into a new box's data dir.
 //!
 //! The complete check restores the backup into a private temporary directory (mode 0700,
-//! removed afterwards) and runs `dkgd verify --decrypt` on it: the lock's hashes and
+//! in `/dev/shm` when writable, removed afterwards) and runs `dkgd verify --decrypt` on it: the lock's hashes and
 //! signatures, the deposit files against the lock, every keystore decrypting to this
 //! operator's share, and the key being the operator's. A restore runs that check first and
 //! writes nothing unless it passes.
@@ -206,13 +206,22 @@ fn print_report(report: Option<&Report>) -> Code {
     }
 }
 
-/// A private directory under the system temp dir, removed (with what was restored into it)
+/// A private directory (mode 0700) in memory when possible (`/dev/shm`, so restored keys never
+/// reach the SD card), else under the system temp dir; removed with what was restored into it
 /// when dropped.
 struct TempDir(PathBuf);
 
 impl TempDir {
     fn new() -> Result<Self, Failure> {
-        let base = std::env::temp_dir();
+        let shm = Path::new("/dev/shm");
+        let in_memory = std::env::var_os("TMPDIR").is_none()
+            && shm.is_dir()
+            && nix::unistd::access(shm, nix::unistd::AccessFlags::W_OK).is_ok();
+        let base = if in_memory {
+            shm.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        };
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
