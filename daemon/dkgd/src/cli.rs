@@ -99,13 +99,17 @@ pub(crate) struct BackupKeygenArgs {
     pub(crate) output: Option<PathBuf>,
 }
 
-/// The data dir option of the backup commands (as `dkgd run`).
+/// The data dir options of the backup commands (as `dkgd run`).
 #[derive(Debug, clap::Args)]
 pub(crate) struct BackupDirArgs {
-    /// Data dir holding charon-enr-private-key and the artifacts [default: $DKGD_DATA_DIR or
-    /// /var/lib/dkgd].
+    /// Data dir holding charon-enr-private-key and the artifacts [default: $DKGD_DATA_DIR,
+    /// the config file's data_dir, or /var/lib/dkgd].
     #[arg(long)]
     pub(crate) data_dir: Option<PathBuf>,
+    /// `dkgd run`'s TOML config file (also DKGD_CONFIG): its data_dir, state_dir and
+    /// backup_recipients apply.
+    #[arg(long)]
+    pub(crate) config: Option<PathBuf>,
 }
 
 /// Arguments of `dkgd backup export`.

@@ -37,6 +37,8 @@ fn dkgd_with(args: &[&str], stdin: &[u8]) -> Out {
         .env_remove("RUST_LOG")
         .env_remove("DKGD_DATA_DIR")
         .env_remove("DKGD_BACKUP_RECIPIENTS")
+        .env_remove("DKGD_CONFIG")
+        .env_remove("DKGD_STATE_DIR")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -380,6 +382,38 @@ fn export_refusals_write_nothing() {
     ])
     .expect(2);
     assert_eq!(std::fs::read(&file).unwrap(), b"keep me");
+}
+
+#[test]
+fn export_takes_data_dir_and_recipients_from_the_run_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (id, public) = owner(tmp.path(), "o.txt");
+    let config = tmp.path().join("dkgd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = \"{}\"\nbackup_recipients = [\"{public}\"]\n",
+            s(demo())
+        ),
+    )
+    .unwrap();
+    let file = tmp.path().join("from-config.age");
+    {
+        let _one = one_export();
+        dkgd(&["backup", "export", s(&file), "--config", s(&config)]).expect(0);
+    }
+    dkgd(&["backup", "verify", s(&file), "--identity", s(&id)]).expect(0);
+    // A bad recipient in the config file is a usage error naming the key.
+    std::fs::write(&config, "backup_recipients = [\"age1nope\"]\n").unwrap();
+    let r = dkgd(&[
+        "backup",
+        "export",
+        s(&tmp.path().join("x.age")),
+        "--config",
+        s(&config),
+    ]);
+    r.expect(2);
+    assert!(r.stderr.contains("backup_recipients"), "{}", r.stderr);
 }
 
 #[test]

@@ -35,12 +35,28 @@ pub(crate) fn run(args: &BackupArgs) -> Result<Code, Failure> {
     }
 }
 
-/// `--data-dir`, else `$DKGD_DATA_DIR`, else `dkgd run`'s default.
-fn data_dir(args: &BackupDirArgs) -> PathBuf {
-    args.data_dir
+/// The `dkgd run` configuration these commands share, with `dkgd run`'s precedence: flag >
+/// `DKGD_*` environment > config file (`--config` or `DKGD_CONFIG`) > default.
+fn config(
+    args: &BackupDirArgs,
+    state_dir: Option<&PathBuf>,
+) -> Result<dkgd_node::config::Config, Failure> {
+    let file = args
+        .config
         .clone()
-        .or_else(|| std::env::var_os("DKGD_DATA_DIR").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(dkgd_node::config::DEFAULT_DATA_DIR))
+        .or_else(|| std::env::var_os("DKGD_CONFIG").map(PathBuf::from));
+    let flags = dkgd_node::config::Settings {
+        data_dir: args.data_dir.clone(),
+        state_dir: state_dir.cloned(),
+        ..dkgd_node::config::Settings::default()
+    };
+    dkgd_node::config::load(file.as_deref(), |k| std::env::var(k).ok(), flags).map_err(|e| {
+        Failure::new(
+            Code::Usage,
+            e,
+            "fix the setting named above (the same file and variables as dkgd run)",
+        )
+    })
 }
 
 /// `dkgd backup keygen`: a new age identity, shown (or written) once.
@@ -76,7 +92,8 @@ fn keygen(args: &BackupKeygenArgs) -> Result<Code, Failure> {
 /// `dkgd backup export FILE`: collect, encrypt, write FILE (new, 0600) atomically.
 fn export(args: &BackupExportArgs) -> Result<Code, Failure> {
     super::harden_process()?;
-    let dir = data_dir(&args.dir);
+    let cfg = config(&args.dir, None)?;
+    let dir = cfg.data_dir;
     // Validate everything before the first read of a secret.
     let (out_dir, out_name) = split(&args.file)?;
     if args.file.symlink_metadata().is_ok() {
@@ -89,11 +106,13 @@ fn export(args: &BackupExportArgs) -> Result<Code, Failure> {
     let seal = if args.passphrase {
         Seal::Passphrase(passphrase::read(true)?)
     } else {
-        let mut given = args.recipients.clone();
-        if given.is_empty() {
-            given.extend(std::env::var("DKGD_BACKUP_RECIPIENTS").ok());
-        }
-        let to = dkgd_backup::parse_recipients(&given).map_err(from_backup)?;
+        // --recipient, else backup_recipients (DKGD_BACKUP_RECIPIENTS or the config file).
+        let given = if args.recipients.is_empty() {
+            &cfg.backup_recipients
+        } else {
+            &args.recipients
+        };
+        let to = dkgd_backup::parse_recipients(given).map_err(from_backup)?;
         if to.is_empty() {
             return Err(from_backup(Error::NoRecipient));
         }

@@ -7,7 +7,7 @@
 //! operator's share, and the key being the operator's. A restore runs that check first and
 //! writes nothing unless it passes.
 
-use super::{data_dir, from_backup, passphrase};
+use super::{from_backup, passphrase};
 use crate::cli::{BackupOpenArgs, BackupRestoreArgs};
 use crate::exit::{Code, Failure};
 use anyhow::anyhow;
@@ -54,7 +54,7 @@ pub(super) fn restore(args: &BackupRestoreArgs) -> Result<Code, Failure> {
              the old box (or its SD card) first, then add the flag",
         ));
     }
-    let dir = data_dir(&args.state.dir);
+    let dir = super::config(&args.state.dir, args.state.state_dir.as_ref())?.data_dir;
     let bytes = dkgd_backup::read_backup_file(&args.open.file).map_err(from_backup)?;
     dkgd_backup::inspect(&bytes, &args.open.file).map_err(from_backup)?;
     let Some(unlock) = unlock(&args.open)? else {

@@ -2,7 +2,6 @@
 //! restore, and `dkgd backup acknowledge-restore`. sled allows one process at a time, so these
 //! take the daemon's run lock first (exit 75 while `dkgd run` is running).
 
-use super::data_dir;
 use crate::cli::BackupStateArgs;
 use crate::exit::{Code, Failure};
 use anyhow::anyhow;
@@ -10,17 +9,15 @@ use dkgd_store::state::{RestoreRecord, RunLock, StateStore, STATE_DB_NAME};
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// `--state-dir`, else `$DKGD_STATE_DIR`, else the data dir (as `dkgd run`).
-pub(super) fn state_dir(args: &BackupStateArgs) -> PathBuf {
-    args.state_dir
-        .clone()
-        .or_else(|| std::env::var_os("DKGD_STATE_DIR").map(PathBuf::from))
-        .unwrap_or_else(|| data_dir(&args.dir))
+/// `--state-dir`, else `DKGD_STATE_DIR`, else the config file's, else the data dir (as
+/// `dkgd run`).
+pub(super) fn state_dir(args: &BackupStateArgs) -> Result<PathBuf, Failure> {
+    super::config(&args.dir, args.state_dir.as_ref()).map(|c| c.state_dir)
 }
 
 /// The state database with the daemon's run lock held; `None` when there is none yet.
 fn open(args: &BackupStateArgs) -> Result<Option<(RunLock, StateStore)>, Failure> {
-    let dir = state_dir(args);
+    let dir = state_dir(args)?;
     if !dir.join(STATE_DB_NAME).exists() {
         return Ok(None);
     }
@@ -48,7 +45,7 @@ pub(super) fn list(args: &BackupStateArgs) -> Result<Code, Failure> {
     let Some((_lock, store)) = open(args)? else {
         println!(
             "no stored backups: {} has no state database (dkgd run has not run there)",
-            state_dir(args).display()
+            state_dir(args)?.display()
         );
         return Ok(Code::Ok);
     };
@@ -93,7 +90,10 @@ pub(super) fn acknowledge(args: &BackupStateArgs) -> Result<Code, Failure> {
 /// Records a restore for the daemon's status warning (best effort: the files are restored
 /// whatever happens here).
 pub(super) fn record_restore(args: &BackupStateArgs, record: &RestoreRecord) {
-    let dir = state_dir(args);
+    let Ok(dir) = state_dir(args) else {
+        eprintln!("warning: the restore is not recorded (the state dir is not configured)");
+        return;
+    };
     let result = RunLock::acquire(&dir)
         .and_then(|lock| StateStore::open(&dir.join(STATE_DB_NAME)).map(|o| (lock, o.store)))
         .and_then(|(_lock, store)| store.record_restore(record));
