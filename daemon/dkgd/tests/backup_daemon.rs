@@ -264,3 +264,77 @@ fn a_restored_box_warns_until_the_owner_acknowledges() {
     let st = wait_status(&again, "full backup", |st| st["backup"]["count"] == 1);
     assert_eq!(st["backup"]["last_kind"], "full", "{st}");
 }
+
+/// kill -9 at random points while a daemon on a complete box takes its automatic backup: the
+/// export dir only ever shows whole backups that verify, sled reopens, and a later clean run
+/// keeps one full backup in sled and leaves no temporary files.
+#[test]
+fn sigkill_during_automatic_backups_leaves_only_whole_backups() {
+    use rand_core::RngCore;
+    let d = tempfile::tempdir().unwrap();
+    let (identity, public) = owner(d.path());
+    let demo = support::daemon::demo_cluster(d.path(), 3);
+    let file = d.path().join("seed.age");
+    run(&[
+        "backup",
+        "export",
+        s(&file),
+        "--data-dir",
+        s(&demo.join("node0")),
+        "--recipient",
+        &public,
+    ])
+    .expect_code(0);
+    let root = d.path().join("box");
+    let usb = root.join("usb");
+    std::fs::create_dir_all(&usb).unwrap();
+    run(&[
+        "backup",
+        "restore",
+        s(&file),
+        "--identity",
+        s(&identity),
+        "--data-dir",
+        s(&root.join("data")),
+        "--i-understand-the-old-box-must-never-run-again",
+    ])
+    .expect_code(0);
+    let config = support::daemon::write_config(
+        &root,
+        &format!(
+            "backup_recipients = [\"{public}\"]\nbackup_export_dir = \"{}\"\n",
+            s(&usb)
+        ),
+    );
+    let whole = |usb: &Path| {
+        for f in exported(usb, "full") {
+            let v = run(&["backup", "verify", s(&f), "--identity", s(&identity)]);
+            assert_eq!(v.code, 0, "{}: {}", f.display(), v.all());
+        }
+    };
+    for i in 0..6 {
+        let mut daemon = Daemon::start_with(&root, &config, &[]);
+        let delay = rand_core::OsRng.next_u32() % 300;
+        std::thread::sleep(Duration::from_millis(u64::from(delay)));
+        daemon.kill9();
+        // A kill between the export and the sled record can leave one more file; every
+        // visible file is a whole backup either way.
+        assert!(exported(&usb, "full").len() <= 2, "iteration {i}");
+        whole(&usb);
+    }
+    let mut daemon = Daemon::start_with(&root, &config, &[]);
+    daemon.wait_state("complete", START);
+    let st = wait_status(&daemon, "full backup", |st| st["backup"]["count"] == 1);
+    assert_eq!(st["backup"]["last_kind"], "full", "{st}");
+    daemon.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(daemon.wait_exit(Duration::from_secs(20)), Some(0));
+    assert!(!exported(&usb, "full").is_empty());
+    whole(&usb);
+    let hidden: Vec<_> = std::fs::read_dir(&usb)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.path())
+        .collect();
+    assert!(hidden.is_empty(), "temporary files left: {hidden:?}");
+}

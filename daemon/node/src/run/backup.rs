@@ -113,6 +113,9 @@ pub(super) fn ensure(
     if recipients.is_empty() {
         return Ok(Outcome::NoRecipient);
     }
+    if let Some(dir) = export_dir {
+        remove_stale_temps(dir);
+    }
     let to = dkgd_backup::parse_recipients(recipients).map_err(|e| e.to_string())?;
     let now_ms = now_unix_ms();
     let meta = Meta {
@@ -160,6 +163,22 @@ pub(super) fn ensure(
         .put_backup(&record, &sealed)
         .map_err(|e| e.to_string())?;
     Ok(Outcome::Taken(BackupMeta { seq, ..record }))
+}
+
+/// Removes temporary files an earlier daemon left in the export dir when it was killed
+/// mid-write (`.dkgd-backup-….age.tmp.<pid>.<n>`: never a finished backup, never a key; the
+/// run lock guarantees no other daemon writes there meanwhile).
+fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.filter_map(Result::ok) {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(".dkgd-backup-") && name.contains(".age.tmp.") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// The backup part of the status document.
@@ -252,6 +271,9 @@ mod tests {
             std::fs::read(&exported).unwrap(),
             store.backup_file("key", m.seq).unwrap().unwrap()
         );
+        // A temporary file left by a killed daemon goes away with the next write.
+        let stale = export.join(".dkgd-backup-x-key-y.age.tmp.1.0");
+        std::fs::write(&stale, b"half").unwrap();
         // Nothing new to protect: no second backup, no second file.
         assert!(matches!(
             ensure(&dir, &store, &to, Some(&export), Kind::Key).unwrap(),
