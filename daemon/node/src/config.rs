@@ -218,13 +218,12 @@ impl Settings {
             Duration::from_secs(self.backoff_max_secs.unwrap_or(600)),
             self.backoff_factor.unwrap_or(2.0),
         )?;
-        let backup_recipients = dkgd_backup::parse_recipients(
-            self.backup_recipients.unwrap_or_default(),
-        )
-        .map_err(|e| ConfigError::BackupRecipient(e.to_string()))?
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+        let backup_recipients =
+            dkgd_backup::parse_recipients(self.backup_recipients.unwrap_or_default())
+                .map_err(|e| ConfigError::BackupRecipient(e.to_string()))?
+                .iter()
+                .map(ToString::to_string)
+                .collect();
         Ok(Config {
             state_dir: self.state_dir.unwrap_or_else(|| data_dir.clone()),
             data_dir,
