@@ -18,7 +18,7 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use support::cluster::{free_port, Cluster};
+use support::cluster::Cluster;
 use support::{dkgd, run, s};
 
 /// Cases run one at a time: each is four processes' worth of work on a small CI box.
@@ -35,7 +35,7 @@ const EXIT_AFTER_COMMIT: Duration = Duration::from_secs(10);
 
 /// Who knows whose address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dial {
+enum Reach {
     /// Everyone knows everyone; everyone listens.
     Both,
     /// The scripted peer does not listen (charon's default: no `--p2p-tcp-address`) and
@@ -55,10 +55,12 @@ enum Compat {
 struct Case {
     version: CharonVersion,
     compat: Compat,
-    dial: Dial,
+    dial: Reach,
     fault: Fault,
     /// The scripted peer's operator index.
     scripted: usize,
+    /// More `dkgd dkg` arguments.
+    extra: Vec<&'static str>,
 }
 
 impl Case {
@@ -66,9 +68,10 @@ impl Case {
         Case {
             version,
             compat: Compat::Fixed(version.minor()),
-            dial: Dial::Both,
+            dial: Reach::Both,
             fault: Fault::None,
             scripted: 3,
+            extra: Vec::new(),
         }
     }
 }
@@ -140,8 +143,9 @@ fn spawn_node(cluster: &Cluster, i: usize, case: &Case, ports: &[u16]) -> Child 
         Compat::Fixed(v) => ["--compat".to_owned(), v.to_owned()],
         Compat::Auto => ["--compat".to_owned(), "auto".to_owned()],
     });
+    args.extend(case.extra.iter().map(|a| (*a).to_owned()));
     for j in (0..n).filter(|&j| j != i) {
-        if j == case.scripted && case.dial == Dial::PeerDials {
+        if j == case.scripted && case.dial == Reach::PeerDials {
             continue;
         }
         args.push("--peer-addr".into());
@@ -164,6 +168,18 @@ fn spawn_node(cluster: &Cluster, i: usize, case: &Case, ports: &[u16]) -> Child 
         .expect("spawning dkgd dkg")
 }
 
+/// `n` different free ports on 127.0.0.1. Calling `free_port` n times can hand out the same
+/// port twice, and dkgd binds its listen address with port reuse, so two nodes would then
+/// share one port without an error and never meet.
+fn distinct_ports(n: usize) -> Vec<u16> {
+    let held: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().expect("local addr").port())
+        .collect()
+}
+
 fn committed(log: &Path) -> bool {
     std::fs::read_to_string(log).is_ok_and(|t| t.contains("artifacts written"))
 }
@@ -173,7 +189,7 @@ fn run_case(case: Case) -> Finished {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let cluster = Cluster::with_version(4, 1, case.version.definition_version());
     let n = cluster.dirs.len();
-    let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+    let ports = distinct_ports(n);
     let started = Instant::now();
     let mut children: Vec<(usize, Child)> = (0..n)
         .filter(|&i| i != case.scripted)
@@ -182,14 +198,14 @@ fn run_case(case: Case) -> Finished {
 
     let k = case.scripted;
     let listen = match case.dial {
-        Dial::PeerDials => Vec::new(),
+        Reach::PeerDials => Vec::new(),
         _ => vec![charon_peer::net::addr(&format!(
             "/ip4/127.0.0.1/tcp/{}",
             ports[k]
         ))],
     };
     let peer_addrs = match case.dial {
-        Dial::WeDial => Vec::new(),
+        Reach::WeDial => Vec::new(),
         _ => (0..n)
             .filter(|&j| j != k)
             .map(|j| {
@@ -460,7 +476,7 @@ fn v1_11_peer_completes_with_dkgd_nodes() {
 #[test]
 fn v1_7_peer_dials_dkgd_nodes_that_do_not_know_its_address() {
     let mut case = Case::new(CharonVersion::V1_7);
-    case.dial = Dial::PeerDials;
+    case.dial = Reach::PeerDials;
     case.scripted = 0;
     assert_completed(&run_case(case));
 }
@@ -468,7 +484,7 @@ fn v1_7_peer_dials_dkgd_nodes_that_do_not_know_its_address() {
 #[test]
 fn dkgd_nodes_dial_a_listening_v1_10_peer() {
     let mut case = Case::new(CharonVersion::V1_10);
-    case.dial = Dial::WeDial;
+    case.dial = Reach::WeDial;
     case.scripted = 0;
     assert_completed(&run_case(case));
 }
@@ -507,6 +523,24 @@ fn dkgd_with_compat_auto_follows_a_v1_7_peer() {
 }
 
 #[test]
+fn dkgd_with_compat_auto_follows_v1_8_v1_9_and_v1_10_peers() {
+    assert!(
+        dkgd_has_compat_auto(),
+        "`dkgd dkg --compat auto` does not exist yet (issue 10 §2)"
+    );
+    for v in [
+        CharonVersion::V1_8,
+        CharonVersion::V1_9,
+        CharonVersion::V1_10,
+    ] {
+        let mut case = Case::new(v);
+        case.compat = Compat::Auto;
+        case.scripted = 1;
+        assert_completed(&run_case(case));
+    }
+}
+
+#[test]
 fn dkgd_with_compat_auto_follows_a_v1_11_peer() {
     assert!(
         dkgd_has_compat_auto(),
@@ -529,4 +563,42 @@ fn a_charon_error_in_sync_responses_stops_dkgd_naming_it() {
         f.dump()
     );
     assert_failed_naming(&f, &[text]);
+}
+
+// ---- 4. charon behaviours dkgd must tolerate ----
+
+/// charon clients always reconnect after a relay-style reset, even in v1.7 where reconnect is
+/// otherwise off once everyone connected; the server keeps the peer's step across streams.
+/// The old stream's end reaches dkgd after the new stream is up (as with a recycled relay
+/// circuit). Known dkgd bug: the node driver keys inbound sync streams by peer (all with
+/// `InboundId(0)`), so the old stream's `Closed` drops the new stream's writer and marks the
+/// peer disconnected; later answers to the charon client are lost and its client, which has
+/// no read deadline, blocks (here at the shutdown message) while dkgd waits for it.
+#[test]
+#[ignore = "dkgd bug: a replaced inbound sync stream's late close clobbers the new stream"]
+fn v1_7_peer_resets_its_sync_streams_mid_ceremony() {
+    let mut case = Case::new(CharonVersion::V1_7);
+    case.fault = Fault::ResetSyncAt(3);
+    assert_completed(&run_case(case));
+}
+
+#[test]
+#[ignore = "dkgd bug: a replaced inbound sync stream's late close clobbers the new stream"]
+fn v1_11_peer_resets_its_sync_streams_mid_ceremony() {
+    let mut case = Case::new(CharonVersion::V1_11);
+    case.fault = Fault::ResetSyncAt(5);
+    assert_completed(&run_case(case));
+}
+
+/// charon's step barriers have no bound (`AwaitAllAtStep` waits on the context only): a
+/// charon node whose keystore writes are slow reaches the post-write barrier late.
+/// Known discrepancy: dkgd bounds every barrier by `--timeout`, so its nodes exit non-zero
+/// after they committed, and answer the charon peer `aborted: …`, which then fails too.
+#[test]
+#[ignore = "dkgd bounds the post-write barrier by --timeout; charon waits without bound"]
+fn v1_10_peer_slow_to_reach_the_post_write_barrier() {
+    let mut case = Case::new(CharonVersion::V1_10);
+    case.fault = Fault::DelayBeforeStep(7, Duration::from_secs(8));
+    case.extra = vec!["--timeout", "5"];
+    assert_completed(&run_case(case));
 }

@@ -22,6 +22,7 @@ use dkgd_ceremony::{assemble, dkg, nodesigs, Plan};
 use dkgd_crypto::frost::{Round1Casts, Round1P2P, Round2Casts, ShareIdx};
 use prost::Message;
 use rand_core::OsRng;
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,14 +60,16 @@ impl Inbox {
             for d in std::mem::take(&mut self.pending) {
                 match pick(&d) {
                     None => keep.push(d),
-                    Some((peer, Ok(body))) => {
-                        if got.contains_key(&peer) {
-                            self.journal
-                                .note(format!("{what}: ignoring a duplicate from peer {peer}"));
-                        } else if from.contains(&peer) {
-                            got.insert(peer, body);
+                    Some((peer, Ok(body))) => match got.entry(peer) {
+                        Entry::Occupied(_) => self
+                            .journal
+                            .note(format!("{what}: ignoring a duplicate from peer {peer}")),
+                        Entry::Vacant(slot) => {
+                            if from.contains(&peer) {
+                                slot.insert(body);
+                            }
                         }
-                    }
+                    },
                     Some((peer, Err(e))) => self
                         .journal
                         .note(format!("{what}: dropped peer {peer}'s message: {e}")),
@@ -268,20 +271,20 @@ async fn ceremony(
     let group_keys = out.public().group_keys();
     let mut duties = Duties::new(plan, &group_keys).map_err(|e| e.to_string())?;
     journal.note("DKG done");
-    sync.next_step().await?; // 2
+    step(&mut sync, cfg).await?; // 2
 
     // Step 2: deposit data, one exchange per amount; step 3: registrations.
     let mut signed = Vec::new();
     for duty in duties.before_lock() {
         if duty == Duty::BuilderRegistration {
-            sync.next_step().await?; // 3
+            step(&mut sync, cfg).await?; // 3
         }
         let received = exchange(cfg, net, &mut inbox, &duties, &out, duty, &group_keys).await?;
         let sigs = partials::aggregate_threshold(plan, &duties, out.public(), duty, &received)
             .map_err(|e| format!("aggregate {duty:?}: {e}"))?;
         signed.push((duty, sigs));
     }
-    sync.next_step().await?; // 4
+    step(&mut sync, cfg).await?; // 4
 
     // Step 4: lock hash.
     let draft = assemble::draft(plan, &duties, out.public(), &signed)
@@ -301,7 +304,7 @@ async fn ceremony(
     let aggregate = partials::aggregate_lock_hash(plan, &duties, out.public(), &received)
         .map_err(|e| format!("aggregate lock hash: {e}"))?;
     journal.note(format!("lock hash 0x{}", hex::encode(lock_hash)));
-    sync.next_step().await?; // 5
+    step(&mut sync, cfg).await?; // 5
 
     // Step 5: node signatures.
     let own = nodesigs::sign(&key, &lock_hash);
@@ -330,14 +333,14 @@ async fn ceremony(
         all.push((PeerIdx::from_usize(p).expect("index"), sig));
     }
     let node_sigs = nodesigs::collect(plan, &lock_hash, &all).map_err(|e| e.to_string())?;
-    sync.next_step().await?; // 6
+    step(&mut sync, cfg).await?; // 6
 
     // Step 6: lock.VerifySignatures; the script writes nothing.
     draft
         .finish(aggregate, &node_sigs)
         .map_err(|e| format!("invalid lock file signatures: {e}"))?;
     journal.note("lock verified");
-    sync.next_step().await?; // 7
+    step(&mut sync, cfg).await?; // 7
 
     let shutdowns = sync
         .shutdown()
@@ -514,4 +517,14 @@ fn check_node_sig(
 /// A second handle on a key (the type is deliberately not `Clone`).
 pub fn copy_key(key: &dkgd_crypto::k1::K1SecretKey) -> dkgd_crypto::k1::K1SecretKey {
     dkgd_crypto::k1::K1SecretKey::from_bytes(&key.expose_secret()).expect("a valid key")
+}
+
+/// `nextStepSync`, after the local work of a [`Fault::DelayBeforeStep`].
+async fn step(sync: &mut Sync, cfg: &PeerConfig) -> Result<(), String> {
+    if let super::Fault::DelayBeforeStep(k, d) = &cfg.fault {
+        if sync.step() + 1 == *k {
+            tokio::time::sleep(*d).await;
+        }
+    }
+    sync.next_step().await
 }

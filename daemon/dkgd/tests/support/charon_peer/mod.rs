@@ -161,6 +161,12 @@ pub enum Fault {
     /// The sync server answers every message with this `MsgSyncResponse.error` (and, like a
     /// charon server that recorded an error, aborts its own run).
     SyncErrorResponse(String),
+    /// Every sync client resets its stream once when it reaches this step and reconnects, as
+    /// charon does on a relay circuit recycle (`isRelayError`: always, in every version).
+    ResetSyncAt(i64),
+    /// Local work before announcing this step takes this long (e.g. keystores written with
+    /// the real KDF on a slow machine before step 7); charon's barriers wait unbounded.
+    DelayBeforeStep(i64, Duration),
 }
 
 /// Everything the script needs.

@@ -16,8 +16,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-/// How long one sync write or read may take here (charon sets no deadline; this only keeps a
-/// wedged stream from hanging a test).
+/// How long our sync server waits for a client's next message (charon's server sets no
+/// deadline; clients ping every 100 ms, so this only ends streams of vanished peers).
 const STREAM_OP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The first fatal error of the run (charon's cancelled context plus its cause).
@@ -116,7 +116,7 @@ impl Sync {
         let server = Arc::new(Server {
             version,
             def_hash,
-            fault,
+            fault: fault.clone(),
             state: Mutex::default(),
             journal: journal.clone(),
         });
@@ -139,6 +139,7 @@ impl Sync {
                 Arc::clone(&state),
                 hello.clone(),
                 version,
+                fault.clone(),
                 Arc::clone(&shutdown_started),
                 fatal.clone(),
                 journal.clone(),
@@ -422,7 +423,7 @@ impl Server {
             };
             let valid = match &self.fault {
                 Fault::SyncErrorResponse(text) => Err(text.clone()),
-                Fault::None => self.validate(peer, &key, &msg),
+                _ => self.validate(peer, &key, &msg),
             };
             let step_result = {
                 let mut st = self.state.lock().expect("sync state");
@@ -487,6 +488,8 @@ impl Server {
 }
 
 enum Broke {
+    /// A relay-style reset: always reconnect.
+    Relay(String),
     /// The stream failed: reconnect if allowed.
     Conn(String),
     /// The peer answered with an error, or the context ended.
@@ -502,11 +505,12 @@ async fn client_task(
     st: Arc<ClientState>,
     hello: Hello,
     version: CharonVersion,
+    fault: Fault,
     shutdown_started: Arc<AtomicBool>,
     fatal: Fatal,
     journal: Journal,
 ) {
-    let r = client_run(&net, peer, &st, &hello, &fatal, &journal).await;
+    let r = client_run(&net, peer, &st, &hello, &fault, &fatal, &journal).await;
     if let Err(e) = r {
         journal.note(format!("sync client to peer {peer} failed: {e}"));
         let ignore = version.shutdown_ready_step() && shutdown_started.load(Ordering::SeqCst);
@@ -521,17 +525,31 @@ async fn client_run(
     peer: usize,
     st: &ClientState,
     hello: &Hello,
+    fault: &Fault,
     fatal: &Fatal,
     journal: &Journal,
 ) -> Result<(), String> {
+    let mut reset_at = match fault {
+        Fault::ResetSyncAt(step) => Some(*step),
+        _ => None,
+    };
     loop {
         fatal.check()?;
         let mut s = connect(net, peer, st, fatal).await?;
         st.connected.store(true, Ordering::SeqCst);
-        let r = send_msgs(&mut s, st, hello, fatal).await;
+        let r = send_msgs(&mut s, st, hello, &mut reset_at, fatal).await;
         st.connected.store(false, Ordering::SeqCst);
         match r {
             Ok(()) => return Ok(()),
+            Err(Broke::Relay(e)) => {
+                journal.note(format!("sync client to peer {peer}: {e}; reconnecting"));
+                // The old circuit's end reaches the other side late (after the new stream
+                // is up), as when a relay recycles a circuit.
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    let _ = s.close().await;
+                });
+            }
             Err(Broke::Conn(e)) if st.reconnect.load(Ordering::SeqCst) => {
                 journal.note(format!(
                     "sync client to peer {peer}: reconnecting after {e}"
@@ -548,7 +566,8 @@ async fn connect(
     st: &ClientState,
     fatal: &Fatal,
 ) -> Result<PeerStream, String> {
-    let p = protocol(SYNC, Some(STREAM_OP_TIMEOUT));
+    // charon sets no deadline on its sync client streams (a read blocks until an answer).
+    let p = protocol(SYNC, None);
     let mut backoff = Duration::from_millis(100);
     loop {
         fatal.check()?;
@@ -579,6 +598,7 @@ async fn send_msgs(
     s: &mut PeerStream,
     st: &ClientState,
     hello: &Hello,
+    reset_at: &mut Option<i64>,
     fatal: &Fatal,
 ) -> Result<(), Broke> {
     let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -589,6 +609,10 @@ async fn send_msgs(
             _ = tick.tick() => false,
         };
         fatal.check().map_err(Broke::Fatal)?;
+        if !shutdown && reset_at.is_some_and(|k| st.step.load(Ordering::SeqCst) >= k) {
+            *reset_at = None;
+            return Err(Broke::Relay("test fault: stream reset".to_owned()));
+        }
         let msg = MsgSync {
             timestamp: Some(now_timestamp()),
             hash_signature: hello.hash_sig.clone(),
