@@ -43,6 +43,8 @@ enum Reach {
     PeerDials,
     /// The scripted peer listens and knows no address; the dkgd nodes dial it.
     WeDial,
+    /// Nobody listens; everyone meets through one local `dkgd relay` (charon's default).
+    Relay,
 }
 
 /// `--compat` for the dkgd nodes.
@@ -127,7 +129,13 @@ impl Finished {
     }
 }
 
-fn spawn_node(cluster: &Cluster, i: usize, case: &Case, ports: &[u16]) -> Child {
+fn spawn_node(
+    cluster: &Cluster,
+    i: usize,
+    case: &Case,
+    ports: &[u16],
+    relay: Option<&str>,
+) -> Child {
     let n = cluster.dirs.len();
     let mut args: Vec<String> = vec![
         "dkg".into(),
@@ -136,15 +144,21 @@ fn spawn_node(cluster: &Cluster, i: usize, case: &Case, ports: &[u16]) -> Child 
         "--data-dir".into(),
         s(&cluster.dirs[i]).into(),
         "--insecure-keystores".into(),
-        "--listen".into(),
-        format!("/ip4/127.0.0.1/tcp/{}", ports[i]),
     ];
+    if let Some(url) = relay {
+        args.extend(["--relay".to_owned(), url.to_owned()]);
+    } else {
+        args.extend([
+            "--listen".to_owned(),
+            format!("/ip4/127.0.0.1/tcp/{}", ports[i]),
+        ]);
+    }
     args.extend(match case.compat {
         Compat::Fixed(v) => ["--compat".to_owned(), v.to_owned()],
         Compat::Auto => ["--compat".to_owned(), "auto".to_owned()],
     });
     args.extend(case.extra.iter().map(|a| (*a).to_owned()));
-    for j in (0..n).filter(|&j| j != i) {
+    for j in (0..n).filter(|&j| j != i && relay.is_none()) {
         if j == case.scripted && case.dial == Reach::PeerDials {
             continue;
         }
@@ -190,22 +204,33 @@ fn run_case(case: Case) -> Finished {
     let cluster = Cluster::with_version(4, 1, case.version.definition_version());
     let n = cluster.dirs.len();
     let ports = distinct_ports(n);
+    let relay = (case.dial == Reach::Relay).then(|| {
+        let (relay, _, url) =
+            support::start_relay(&cluster.root.path().join("relay"), Duration::from_secs(20));
+        (relay, url)
+    });
+    let relay_url = relay.as_ref().map(|(_, url)| url.clone());
     let started = Instant::now();
     let mut children: Vec<(usize, Child)> = (0..n)
         .filter(|&i| i != case.scripted)
-        .map(|i| (i, spawn_node(&cluster, i, &case, &ports)))
+        .map(|i| {
+            (
+                i,
+                spawn_node(&cluster, i, &case, &ports, relay_url.as_deref()),
+            )
+        })
         .collect();
 
     let k = case.scripted;
     let listen = match case.dial {
-        Reach::PeerDials => Vec::new(),
+        Reach::PeerDials | Reach::Relay => Vec::new(),
         _ => vec![charon_peer::net::addr(&format!(
             "/ip4/127.0.0.1/tcp/{}",
             ports[k]
         ))],
     };
     let peer_addrs = match case.dial {
-        Reach::WeDial => Vec::new(),
+        Reach::WeDial | Reach::Relay => Vec::new(),
         _ => (0..n)
             .filter(|&j| j != k)
             .map(|j| {
@@ -223,6 +248,7 @@ fn run_case(case: Case) -> Finished {
         definition,
         listen,
         peer_addrs,
+        relays: relay_url.into_iter().collect(),
         nickname: "scripted-charon".to_owned(),
         fault: case.fault.clone(),
         timeout: Duration::from_secs(60),
@@ -304,6 +330,7 @@ fn run_case(case: Case) -> Finished {
         let _ = c.wait();
     }
     rt.shutdown_timeout(Duration::from_secs(2));
+    drop(relay);
     let finished = Finished {
         version: case.version,
         cluster,
@@ -485,6 +512,23 @@ fn v1_7_peer_dials_dkgd_nodes_that_do_not_know_its_address() {
 fn dkgd_nodes_dial_a_listening_v1_10_peer() {
     let mut case = Case::new(CharonVersion::V1_10);
     case.dial = Reach::WeDial;
+    case.scripted = 0;
+    assert_completed(&run_case(case));
+}
+
+/// The home setup: no listen addresses, everyone through a relay URL (charon resolves it
+/// over HTTP; the smaller peer ID dials the larger through the circuit).
+#[test]
+fn v1_9_peer_meets_dkgd_nodes_through_a_relay() {
+    let mut case = Case::new(CharonVersion::V1_9);
+    case.dial = Reach::Relay;
+    assert_completed(&run_case(case));
+}
+
+#[test]
+fn v1_11_peer_meets_dkgd_nodes_through_a_relay() {
+    let mut case = Case::new(CharonVersion::V1_11);
+    case.dial = Reach::Relay;
     case.scripted = 0;
     assert_completed(&run_case(case));
 }

@@ -124,6 +124,7 @@ pub async fn run(cfg: PeerConfig, journal: Journal) -> Result<Outcome, String> {
             me,
             cfg.listen.clone(),
             &cfg.peer_addrs,
+            &cfg.relays,
             &serve,
         )
         .await?,

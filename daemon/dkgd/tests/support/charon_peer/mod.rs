@@ -178,6 +178,8 @@ pub struct PeerConfig {
     pub listen: Vec<Multiaddr>,
     /// The peers' addresses we know, by operator index.
     pub peer_addrs: Vec<(usize, Multiaddr)>,
+    /// Relays (multiaddrs or `http://` URLs, as `--p2p-relays`).
+    pub relays: Vec<String>,
     /// Sent as `MsgSync.nickname` from v1.9.
     pub nickname: String,
     pub fault: Fault,

@@ -4,7 +4,7 @@
 
 use dkgd_crypto::k1::K1SecretKey;
 use dkgd_formats::enr::PeerId;
-use dkgd_p2p::{Framing, Host, HostConfig, Multiaddr, PeerStream, Protocol};
+use dkgd_p2p::{Framing, Host, HostConfig, Multiaddr, PeerStream, Protocol, RelaySpec};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -63,9 +63,14 @@ impl Net {
         me: usize,
         listen: Vec<Multiaddr>,
         peer_addrs: &[(usize, Multiaddr)],
+        relays: &[String],
         serve: &[&str],
     ) -> Result<Net, String> {
         let mut cfg = HostConfig::new(peers.clone());
+        cfg.relays = relays
+            .iter()
+            .map(|r| RelaySpec::parse(r).map_err(|e| format!("relay {r}: {e}")))
+            .collect::<Result<_, _>>()?;
         cfg.listen = listen;
         cfg.peer_addrs = peer_addrs
             .iter()
