@@ -646,3 +646,19 @@ fn v1_10_peer_slow_to_reach_the_post_write_barrier() {
     case.extra = vec!["--timeout", "5"];
     assert_completed(&run_case(case));
 }
+
+/// The old bug, mirrored: a v1.7 peer that runs the v1.10 "shutdown ready" step waits at a
+/// step 8 that v1.7 nodes never announce, while they wait for its shutdown message. The
+/// harness must see this as a failure (it is what test 1 caught on the dkgd side).
+#[test]
+fn a_v1_7_peer_running_the_v1_10_shutdown_step_does_not_complete() {
+    let mut case = Case::new(CharonVersion::V1_7);
+    case.fault = Fault::ShutdownReadyStepAlways;
+    let f = run_case(case);
+    assert!(
+        f.outcome.is_err(),
+        "the mismatched shutdown must not complete\n{}",
+        f.dump()
+    );
+    eprintln!("{}", f.dump());
+}

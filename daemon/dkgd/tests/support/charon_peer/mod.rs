@@ -167,6 +167,9 @@ pub enum Fault {
     /// Local work before announcing this step takes this long (e.g. keystores written with
     /// the real KDF on a slow machine before step 7); charon's barriers wait unbounded.
     DelayBeforeStep(i64, Duration),
+    /// Runs the v1.10 "shutdown ready" barrier whatever the version: the sequence dkgd had
+    /// in every profile before the fix, here on the charon side.
+    ShutdownReadyStepAlways,
 }
 
 /// Everything the script needs.

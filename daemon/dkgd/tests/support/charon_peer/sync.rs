@@ -81,6 +81,7 @@ pub struct Sync {
     shutdown_started: Arc<AtomicBool>,
     pub fatal: Fatal,
     journal: Journal,
+    extra_shutdown_step: bool,
 }
 
 /// What a client puts in every message besides step and shutdown.
@@ -159,6 +160,7 @@ impl Sync {
             shutdown_started,
             fatal,
             journal,
+            extra_shutdown_step: fault == Fault::ShutdownReadyStepAlways,
         };
         // The connect loop (250 ms).
         loop {
@@ -274,8 +276,9 @@ impl Sync {
     /// whose shutdown message arrived, with the step each carried.
     pub async fn shutdown(&mut self) -> Result<Vec<(usize, i64)>, String> {
         let bound = self.version.shutdown_bound();
+        let extra = self.version.shutdown_ready_step() || self.extra_shutdown_step;
         let run = async {
-            if self.version.shutdown_ready_step() {
+            if extra {
                 self.shutdown_started.store(true, Ordering::SeqCst);
                 self.next_step()
                     .await
