@@ -13,7 +13,7 @@ mod support;
 mod charon_peer;
 
 use charon_peer::{CharonVersion, Fault, Journal, Outcome, PeerConfig};
-use dkgd_formats::definition::Definition;
+use dkgd_formats::definition::{Definition, Version};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::Mutex;
@@ -63,6 +63,8 @@ struct Case {
     scripted: usize,
     /// More `dkgd dkg` arguments.
     extra: Vec<&'static str>,
+    /// The definition version (default: the newest the charon version accepts).
+    definition: Option<Version>,
 }
 
 impl Case {
@@ -74,6 +76,7 @@ impl Case {
             fault: Fault::None,
             scripted: 3,
             extra: Vec::new(),
+            definition: None,
         }
     }
 }
@@ -201,7 +204,10 @@ fn committed(log: &Path) -> bool {
 /// Runs one mixed ceremony to its end (or the case deadline) and collects what happened.
 fn run_case(case: Case) -> Finished {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let cluster = Cluster::with_version(4, 1, case.version.definition_version());
+    let def_version = case
+        .definition
+        .unwrap_or_else(|| case.version.definition_version());
+    let cluster = Cluster::with_version(4, 1, def_version);
     let n = cluster.dirs.len();
     let ports = distinct_ports(n);
     let relay = (case.dial == Reach::Relay).then(|| {
@@ -593,6 +599,32 @@ fn dkgd_with_compat_auto_follows_a_v1_11_peer() {
     let mut case = Case::new(CharonVersion::V1_11);
     case.compat = Compat::Auto;
     assert_completed(&run_case(case));
+}
+
+/// charon v1.11 runs v1.6 – v1.11 definitions; dkgd's default profile for a v1.10 definition
+/// is v1.10, so only `--compat v1.11` or `auto` meets such a cluster.
+#[test]
+fn v1_11_peer_with_a_v1_10_definition() {
+    let mut case = Case::new(CharonVersion::V1_11);
+    case.definition = Some(Version::V1_10);
+    assert_completed(&run_case(case));
+    if dkgd_has_compat_auto() {
+        let mut case = Case::new(CharonVersion::V1_11);
+        case.definition = Some(Version::V1_10);
+        case.compat = Compat::Auto;
+        assert_completed(&run_case(case));
+    }
+}
+
+/// Older definitions change what is exchanged (v1.6/v1.7: one 32 ETH deposit, so only
+/// parsigex slot 200; v1.6 locks have no node signatures and blank registrations).
+#[test]
+fn v1_7_peer_with_v1_6_v1_7_and_v1_8_definitions() {
+    for def in [Version::V1_6, Version::V1_7, Version::V1_8] {
+        let mut case = Case::new(CharonVersion::V1_7);
+        case.definition = Some(def);
+        assert_completed(&run_case(case));
+    }
 }
 
 #[test]
