@@ -55,6 +55,8 @@ enum State {
     Verify(Box<crate::steps::nodesigs::Signed>),
     /// Step 6's barrier passed; our keystores are still being encrypted (driver work).
     AwaitKeystores(Box<crate::steps::nodesigs::Signed>),
+    /// The driver verifies the lock and renders the artifacts.
+    Rendering,
     /// Artifacts handed out; waiting for `handle_commit`.
     Commit,
     /// Committed; barrier 7.
@@ -160,6 +162,15 @@ impl Ceremony {
         self.core.profile
     }
 
+    /// The peer that answered our sync messages most slowly, and its worst round trip.
+    pub fn slowest_sync_answer(&self) -> Option<(PeerIdx, Duration)> {
+        self.core
+            .others()
+            .into_iter()
+            .filter_map(|p| self.sync.max_rtt(p).map(|d| (p, d)))
+            .max_by_key(|(_, d)| *d)
+    }
+
     /// Every peer's last announced charon version, in operator order (`--compat auto`).
     pub fn peer_versions(&self) -> Vec<(PeerIdx, Option<String>)> {
         self.sync.peer_versions()
@@ -173,7 +184,9 @@ impl Ceremony {
             State::Threshold(t) => t.step,
             State::Lock(_) => Phase::LockHash,
             State::NodeSigs(_) => Phase::NodeSignatures,
-            State::Verify(_) | State::AwaitKeystores(_) | State::Commit => Phase::Verify,
+            State::Verify(_) | State::AwaitKeystores(_) | State::Rendering | State::Commit => {
+                Phase::Verify
+            }
             State::Committed => Phase::Committed,
             State::Shutdown | State::Finished => Phase::Shutdown,
         }
@@ -559,10 +572,8 @@ impl Ceremony {
                 self.deadline = None;
                 match self.keystores.take() {
                     Some(keystores) => {
-                        let artifacts = commit::verify_and_render(core, *signed, keystores)?;
-                        core.events
-                            .push_back(Event::NeedCommit(Box::new(artifacts)));
-                        State::Commit
+                        commit::start_render(core, *signed, keystores);
+                        State::Rendering
                     }
                     None => State::AwaitKeystores(signed),
                 }
@@ -630,12 +641,18 @@ impl Ceremony {
             },
             State::AwaitKeystores(signed) => match self.keystores.take() {
                 Some(keystores) => {
-                    let artifacts = commit::verify_and_render(core, *signed, keystores)?;
+                    commit::start_render(core, *signed, keystores);
+                    (State::Rendering, true)
+                }
+                None => (State::AwaitKeystores(signed), false),
+            },
+            State::Rendering => match commit::poll_render(core)? {
+                Some(artifacts) => {
                     core.events
                         .push_back(Event::NeedCommit(Box::new(artifacts)));
                     (State::Commit, true)
                 }
-                None => (State::AwaitKeystores(signed), false),
+                None => (State::Rendering, false),
             },
             other => (other, false),
         };

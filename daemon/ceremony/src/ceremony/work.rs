@@ -12,6 +12,9 @@
 //! |---|---|---|
 //! | FROST round 1 | every peer's round-1 cast and direct message arrived | verify n·V proofs and shares, make our round-2 cast |
 //! | FROST round 2 | every round-2 cast arrived | verify and combine into our key shares |
+//! | sign a duty | a signing step starts | V partial signatures with our shares |
+//! | aggregate a duty | every peer's partials arrived | batch-verify n·V partials, combine, check the group keys (or sum, for the lock hash) |
+//! | verify and render | step 6, keystores ready | every check of the lock, deposit files, keystore checks |
 //! | keystores | right after the DKG (shares are final) | one KDF per key; overlaps the signing steps; written only at the commit |
 
 use std::fmt;
@@ -21,7 +24,16 @@ use dkgd_crypto::frost::{
 };
 use dkgd_crypto::keystore::{encrypt_all, KdfStrength, KeystoreError, KeystoreFile};
 
-use crate::index::ShareIdx;
+use std::sync::Arc;
+
+use crate::artifacts::{Artifacts, Keystore};
+use crate::dkg::DkgOutput;
+use crate::steps::nodesigs::Signed;
+use crate::duties::{Duties, Duty};
+use crate::error::Error;
+use crate::index::{PeerIdx, ShareIdx};
+use crate::partials::{self, PartialSignatures};
+use crate::plan::Plan;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use zeroize::Zeroizing;
@@ -43,6 +55,23 @@ enum Job {
         casts: Vec<(ShareIdx, Round2Casts)>,
         seed: Zeroizing<[u8; 32]>,
     },
+    Sign {
+        duties: Duties,
+        duty: Duty,
+        dkg: Arc<DkgOutput>,
+    },
+    Aggregate {
+        plan: Plan,
+        duties: Duties,
+        dkg: Arc<DkgOutput>,
+        duty: Duty,
+        received: Vec<(PeerIdx, PartialSignatures)>,
+    },
+    Render {
+        plan: Plan,
+        signed: Box<Signed>,
+        keystores: Vec<Keystore>,
+    },
     Keystores {
         secrets: Vec<Zeroizing<[u8; 32]>>,
         kdf: KdfStrength,
@@ -59,6 +88,10 @@ pub struct WorkDone {
 pub(crate) enum Done {
     FrostRound1(Result<(AwaitRound2, Round2Casts), FrostError>),
     FrostRound2(Result<Vec<ValidatorKeys>, FrostError>),
+    Signed(Result<PartialSignatures, Error>),
+    /// One signature per validator (threshold duties), or one aggregate (the lock hash).
+    Aggregated(Result<Vec<[u8; 96]>, Error>),
+    Rendered(Result<Box<Artifacts>, Error>),
     Keystores(Result<Vec<KeystoreFile>, KeystoreError>),
 }
 
@@ -88,6 +121,48 @@ impl Work {
     ) -> Self {
         Work {
             job: Job::FrostRound2 { state, casts, seed },
+        }
+    }
+
+    /// Signing `duty` for every validator with our shares.
+    pub(crate) fn sign(duties: &Duties, duty: Duty, dkg: &Arc<DkgOutput>) -> Self {
+        Work {
+            job: Job::Sign {
+                duties: duties.clone(),
+                duty,
+                dkg: Arc::clone(dkg),
+            },
+        }
+    }
+
+    /// Verifying and aggregating every peer's partials of `duty` (threshold-combined per
+    /// validator, or summed for the lock hash).
+    pub(crate) fn aggregate(
+        plan: &Plan,
+        duties: &Duties,
+        dkg: &Arc<DkgOutput>,
+        duty: Duty,
+        received: Vec<(PeerIdx, PartialSignatures)>,
+    ) -> Self {
+        Work {
+            job: Job::Aggregate {
+                plan: plan.clone(),
+                duties: duties.clone(),
+                dkg: Arc::clone(dkg),
+                duty,
+                received,
+            },
+        }
+    }
+
+    /// Verifying the finished lock and rendering the artifacts (step 6).
+    pub(crate) fn render(plan: Plan, signed: Signed, keystores: Vec<Keystore>) -> Self {
+        Work {
+            job: Job::Render {
+                plan,
+                signed: Box::new(signed),
+                keystores,
+            },
         }
     }
 
@@ -124,6 +199,28 @@ impl Work {
                 let mut rng = ChaCha20Rng::from_seed(*seed);
                 Done::FrostRound2(state.handle_round2(&casts, &mut rng))
             }
+            Job::Sign { duties, duty, dkg } => {
+                Done::Signed(partials::sign(&duties, duty, &dkg))
+            }
+            Job::Aggregate {
+                plan,
+                duties,
+                dkg,
+                duty,
+                received,
+            } => Done::Aggregated(if duty == Duty::LockHash {
+                partials::aggregate_lock_hash(&plan, &duties, dkg.public(), &received)
+                    .map(|a| vec![a])
+            } else {
+                partials::aggregate_threshold(&plan, &duties, dkg.public(), duty, &received)
+            }),
+            Job::Render {
+                plan,
+                signed,
+                keystores,
+            } => Done::Rendered(
+                crate::steps::commit::verify_and_render(&plan, *signed, keystores).map(Box::new),
+            ),
             Job::Keystores {
                 secrets,
                 kdf,
@@ -142,6 +239,13 @@ impl Work {
         match &self.job {
             Job::FrostRound1 { casts, .. } => format!("FROST round 1 ({} senders)", casts.len()),
             Job::FrostRound2 { casts, .. } => format!("FROST round 2 ({} senders)", casts.len()),
+            Job::Sign { duty, .. } => format!("sign {duty:?}"),
+            Job::Aggregate { duty, received, .. } => {
+                format!("aggregate {duty:?} ({} sets)", received.len())
+            }
+            Job::Render { keystores, .. } => {
+                format!("verify and render ({} validators)", keystores.len())
+            }
             Job::Keystores { secrets, .. } => format!("keystores ({} keys)", secrets.len()),
         }
     }
@@ -158,6 +262,9 @@ impl fmt::Debug for WorkDone {
         match &self.result {
             Done::FrostRound1(r) => write!(f, "WorkDone(FROST round 1, ok: {})", r.is_ok()),
             Done::FrostRound2(r) => write!(f, "WorkDone(FROST round 2, ok: {})", r.is_ok()),
+            Done::Signed(r) => write!(f, "WorkDone(signed, ok: {})", r.is_ok()),
+            Done::Aggregated(r) => write!(f, "WorkDone(aggregated, ok: {})", r.is_ok()),
+            Done::Rendered(r) => write!(f, "WorkDone(rendered, ok: {})", r.is_ok()),
             Done::Keystores(Ok(files)) => write!(f, "WorkDone(keystores: {})", files.len()),
             Done::Keystores(Err(e)) => write!(f, "WorkDone(keystores failed: {e})"),
         }

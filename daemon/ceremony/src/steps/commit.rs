@@ -5,23 +5,41 @@
 use super::nodesigs::Signed;
 use super::Core;
 use crate::artifacts::{self, Artifacts, Keystore};
-use crate::ceremony::{CeremonyError, Phase};
+use crate::ceremony::work::Done;
+use crate::ceremony::{CeremonyError, Phase, Work};
+use crate::error::Error;
+use crate::plan::Plan;
 
-/// Step 6: the verified artifacts, or why there are none. `keystores` were encrypted off the
-/// event loop since the DKG ([`crate::ceremony::Work`]).
+/// Step 6: hands the verification and rendering to the driver ([`Work`]: every lock check
+/// grows with V). `keystores` were encrypted off the event loop since the DKG.
+pub(crate) fn start_render(core: &mut Core, signed: Signed, keystores: Vec<Keystore>) {
+    let plan = core.plan.clone();
+    core.work.push_back(Work::render(plan, signed, keystores));
+}
+
+/// The rendered artifacts once the driver's work is done (`None`: not yet).
+pub(crate) fn poll_render(core: &mut Core) -> Result<Option<Artifacts>, CeremonyError> {
+    match core.finished.take() {
+        Some(Done::Rendered(r)) => r.map(|a| Some(*a)).map_err(|source| {
+            CeremonyError::Ceremony {
+                step: Phase::Verify,
+                source,
+            }
+        }),
+        other => {
+            core.finished = other;
+            Ok(None)
+        }
+    }
+}
+
+/// The work itself: the verified artifacts, or why there are none.
 pub(crate) fn verify_and_render(
-    core: &mut Core,
+    plan: &Plan,
     signed: Signed,
     keystores: Vec<Keystore>,
-) -> Result<Artifacts, CeremonyError> {
-    let err = |source| CeremonyError::Ceremony {
-        step: Phase::Verify,
-        source,
-    };
+) -> Result<Artifacts, Error> {
     let Signed { drafted, node_sigs } = signed;
-    let lock = drafted
-        .draft
-        .finish(drafted.aggregate, &node_sigs)
-        .map_err(err)?;
-    artifacts::build(&core.plan, lock, &drafted.keys.dkg, keystores).map_err(err)
+    let lock = drafted.draft.finish(drafted.aggregate, &node_sigs)?;
+    artifacts::build(plan, lock, &drafted.keys.dkg, keystores)
 }

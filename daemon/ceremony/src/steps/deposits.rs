@@ -9,7 +9,6 @@ use super::{Core, Keys};
 use crate::ceremony::{CeremonyError, Phase};
 use crate::duties::Duty;
 use crate::index::PeerIdx;
-use crate::partials;
 
 /// A step of threshold-aggregated duties, run one after another without barriers.
 pub(crate) struct ThresholdStep {
@@ -56,26 +55,13 @@ impl ThresholdStep {
             let ex = match self.current.as_mut() {
                 Some(ex) => ex,
                 None => match self.queue.pop_front() {
-                    Some(duty) => self
-                        .current
-                        .insert(Exchange::start(core, &self.keys, duty, self.step)?),
+                    Some(duty) => self.current.insert(Exchange::start(core, &self.keys, duty)),
                     None => return Ok(true),
                 },
             };
-            if !ex.poll(core, &self.keys, self.step)? {
+            let Some(sigs) = ex.poll(core, &self.keys, self.step)? else {
                 return Ok(false);
-            }
-            let sigs = partials::aggregate_threshold(
-                &core.plan,
-                &self.keys.duties,
-                self.keys.dkg.public(),
-                ex.duty,
-                &ex.received,
-            )
-            .map_err(|source| CeremonyError::Ceremony {
-                step: self.step,
-                source,
-            })?;
+            };
             self.signed.push((ex.duty, sigs));
             self.current = None;
         }
@@ -88,7 +74,7 @@ impl ThresholdStep {
         let (missing, cur) = self
             .current
             .as_ref()
-            .map_or((Vec::new(), 0), |e| (e.missing(core), e.received.len()));
+            .map_or((Vec::new(), 0), |e| (e.missing(core), e.received(core)));
         (missing, done_duties * n + cur, self.total * n)
     }
 }

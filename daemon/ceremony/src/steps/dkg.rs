@@ -146,7 +146,7 @@ impl DkgStep {
                 Ok((
                     DkgStep::NotStarted,
                     Some(Keys {
-                        dkg,
+                        dkg: std::sync::Arc::new(dkg),
                         duties,
                         group_keys,
                     }),

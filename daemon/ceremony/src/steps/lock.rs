@@ -8,7 +8,6 @@ use crate::assemble::{self, LockDraft};
 use crate::ceremony::{CeremonyError, Phase};
 use crate::duties::Duty;
 use crate::index::PeerIdx;
-use crate::partials;
 
 /// The lock-hash step.
 pub(crate) struct LockStep {
@@ -47,12 +46,7 @@ impl LockStep {
 
     /// After the barrier: sign and send the lock-hash partials.
     pub(crate) fn start(&mut self, core: &mut Core) -> Result<(), CeremonyError> {
-        self.exchange = Some(Exchange::start(
-            core,
-            &self.keys,
-            Duty::LockHash,
-            Phase::LockHash,
-        )?);
+        self.exchange = Some(Exchange::start(core, &self.keys, Duty::LockHash));
         Ok(())
     }
 
@@ -61,16 +55,12 @@ impl LockStep {
         let Some(ex) = self.exchange.as_mut() else {
             return Ok(Err(self));
         };
-        if !ex.poll(core, &self.keys, Phase::LockHash)? {
+        let Some(sigs) = ex.poll(core, &self.keys, Phase::LockHash)? else {
             return Ok(Err(self));
-        }
-        let aggregate = partials::aggregate_lock_hash(
-            &core.plan,
-            &self.keys.duties,
-            self.keys.dkg.public(),
-            &ex.received,
-        )
-        .map_err(err)?;
+        };
+        let aggregate = *sigs
+            .first()
+            .ok_or(err(crate::Error::Internal("one lock-hash aggregate")))?;
         Ok(Ok(Drafted {
             keys: self.keys,
             draft: self.draft,
@@ -81,7 +71,7 @@ impl LockStep {
     pub(crate) fn waiting(&self, core: &Core) -> (Vec<PeerIdx>, usize, usize) {
         let n = core.plan.num_operators();
         self.exchange.as_ref().map_or((Vec::new(), 0, n), |e| {
-            (e.missing(core), e.received.len(), n)
+            (e.missing(core), e.received(core), n)
         })
     }
 }

@@ -126,7 +126,8 @@ pub(crate) fn malformed(
 
 /// The DKG's result as the signing steps use it.
 pub(crate) struct Keys {
-    pub(crate) dkg: DkgOutput,
+    /// Shared with the driver's signing work (never copied: it holds the secret shares).
+    pub(crate) dkg: Arc<DkgOutput>,
     pub(crate) duties: Duties,
     pub(crate) group_keys: Vec<[u8; 48]>,
 }

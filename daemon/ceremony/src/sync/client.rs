@@ -38,6 +38,8 @@ pub(super) struct Client {
     failures: u32,
     /// Last measured round trip.
     pub(super) rtt: Option<Duration>,
+    /// Longest round trip measured on any of its streams.
+    pub(super) max_rtt: Option<Duration>,
     /// When the current stream opened.
     opened_at: Instant,
 }
@@ -48,6 +50,7 @@ impl Client {
             state: State::Idle { at: now },
             failures: 0,
             rtt: None,
+            max_rtt: None,
             opened_at: now,
         }
     }
@@ -301,7 +304,9 @@ impl SyncNode {
             *t = None;
         }
         if let Some(c) = self.client_mut(peer) {
-            c.rtt = Some(now.saturating_duration_since(sent));
+            let rtt = now.saturating_duration_since(sent);
+            c.rtt = Some(rtt);
+            c.max_rtt = c.max_rtt.max(Some(rtt));
             c.state = State::Open {
                 in_flight: None,
                 next_send,

@@ -290,6 +290,11 @@ impl SyncNode {
             .and_then(|c| c.rtt)
     }
 
+    /// The longest round trip our client measured to `peer` (how slowly it answered at worst).
+    pub fn max_rtt(&self, peer: PeerIdx) -> Option<Duration> {
+        self.client(peer).and_then(|c| c.max_rtt)
+    }
+
     /// The failure, once one happened.
     pub fn failure(&self) -> Option<&SyncError> {
         self.failed.as_ref()

@@ -31,6 +31,8 @@ pub struct Cluster {
     pub validators: u64,
     /// Arguments every node gets in addition.
     pub extra_args: Vec<String>,
+    /// Keystores at full KDF cost (default: `--insecure-keystores`, for speed).
+    pub full_kdf: bool,
 }
 
 impl Cluster {
@@ -58,6 +60,7 @@ impl Cluster {
             definition: PathBuf::new(),
             validators,
             extra_args: Vec::new(),
+            full_kdf: false,
         };
         cluster.definition = cluster.write_definition("cluster-definition.json", "test", version);
         cluster
@@ -117,9 +120,11 @@ impl Cluster {
                 s(&defs[i]).to_owned(),
                 "--data-dir".to_owned(),
                 s(&self.dirs[i]).to_owned(),
-                "--insecure-keystores".to_owned(),
                 "--progress-json".to_owned(),
             ];
+            if !self.full_kdf {
+                args.push("--insecure-keystores".to_owned());
+            }
             args.extend(self.extra_args.iter().cloned());
             if i == odd {
                 args.extend(odd_args.iter().map(|a| (*a).to_owned()));

@@ -85,6 +85,8 @@ pub struct Outcome {
 
 /// How long opening a stream may take (connect wait included) before it counts as failed.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+/// An input that keeps the event loop this long is logged (peers wait for our answers).
+const SLOW_INPUT: Duration = Duration::from_millis(250);
 /// How long the driver lets queued writes drain after `Done` before it returns.
 const DRAIN: Duration = Duration::from_millis(500);
 /// How long an aborted ceremony keeps answering peers' sync messages with its reason (they
@@ -302,6 +304,13 @@ pub async fn run(
                     });
                 }
                 Event::Done => {
+                    if let Some((peer, rtt)) = ceremony.slowest_sync_answer() {
+                        tracing::info!(
+                            operator = %peer,
+                            max_rtt_ms = u64::try_from(rtt.as_millis()).unwrap_or(u64::MAX),
+                            "slowest sync answer during the ceremony"
+                        );
+                    }
                     finished = Some(Ok(Outcome {
                         profile: ceremony.profile(),
                         skipped_shutdown_ready: skipped.clone(),
@@ -365,6 +374,8 @@ pub async fn run(
             break Err(DriverError::Stalled(ceremony.phase()));
         };
         let t = now();
+        let started = std::time::Instant::now();
+        let step = ceremony.phase();
         match input {
             Input::Opened(peer, w) => {
                 clients.insert(peer, w);
@@ -402,6 +413,15 @@ pub async fn run(
                 }
                 ceremony.handle_commit(t, r);
             }
+        }
+        let took = started.elapsed();
+        if took >= SLOW_INPUT {
+            // The event loop answered nobody meanwhile: CPU-heavy work belongs in `poll_work`.
+            tracing::warn!(
+                step = %step,
+                ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+                "one ceremony input held the event loop"
+            );
         }
     };
     if result.is_ok() {
