@@ -76,8 +76,7 @@ pub fn aggregate_threshold(
     let sets = by_peer(plan, duty, received)?;
     let t = plan.threshold();
     let verified = verified_all(plan, duties, public, duty, &sets)?;
-    let mut groups: Vec<(ValidatorIdx, [u8; 32], Vec<(BlsPublicKey, BlsSignature)>)> =
-        Vec::with_capacity(verified.len());
+    let mut groups: Vec<BatchGroup> = Vec::with_capacity(verified.len());
     for (v, root, partials) in verified {
         let first_t: Vec<(u32, BlsSignature)> = partials
             .iter()
@@ -101,11 +100,17 @@ pub fn aggregate_threshold(
         .collect())
 }
 
+/// One validator's signing root and the `(key, signature)` pairs that must verify over it.
+type BatchGroup = (ValidatorIdx, [u8; 32], Vec<(BlsPublicKey, BlsSignature)>);
+/// One validator's signing root and every peer's verified partial with its public share.
+type Verified = (
+    ValidatorIdx,
+    [u8; 32],
+    Vec<(PeerIdx, BlsPublicKey, BlsSignature)>,
+);
+
 /// Batch-verifies `groups` (weights from a hash of their contents); `fail()` if the batch fails.
-fn batch_or(
-    groups: &[(ValidatorIdx, [u8; 32], Vec<(BlsPublicKey, BlsSignature)>)],
-    fail: impl FnOnce() -> Error,
-) -> Result<(), Error> {
+fn batch_or(groups: &[BatchGroup], fail: impl FnOnce() -> Error) -> Result<(), Error> {
     use rand_chacha::rand_core::SeedableRng;
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
@@ -128,14 +133,13 @@ fn batch_or(
 /// Every peer's partial of every validator, decoded and verified (in one batch; one by one
 /// only to name a culprit): per validator, its signing root and `(peer, share, signature)`
 /// in peer order.
-#[allow(clippy::type_complexity)]
 fn verified_all(
     plan: &Plan,
     duties: &Duties,
     public: &PublicKeys,
     duty: Duty,
     sets: &[(PeerIdx, &PartialSignatures)],
-) -> Result<Vec<(ValidatorIdx, [u8; 32], Vec<(PeerIdx, BlsPublicKey, BlsSignature)>)>, Error> {
+) -> Result<Vec<Verified>, Error> {
     let mut all = Vec::with_capacity(plan.num_validators());
     for v in validators(plan.num_validators()) {
         let root = duties.signing_root(duty, v)?;

@@ -368,9 +368,12 @@ impl Ceremony {
             .collect();
         let seed = self.core.seed();
         let production = self.core.plan.is_production_network();
-        self.core
-            .work
-            .push_back(Work::keystores(secrets, self.core.cfg.kdf, production, seed));
+        self.core.work.push_back(Work::keystores(
+            secrets,
+            self.core.cfg.kdf,
+            production,
+            seed,
+        ));
     }
 
     /// When [`Ceremony::handle_timeout`] must be called next.

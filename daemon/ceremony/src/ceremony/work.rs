@@ -28,12 +28,12 @@ use std::sync::Arc;
 
 use crate::artifacts::{Artifacts, Keystore};
 use crate::dkg::DkgOutput;
-use crate::steps::nodesigs::Signed;
 use crate::duties::{Duties, Duty};
 use crate::error::Error;
 use crate::index::{PeerIdx, ShareIdx};
 use crate::partials::{self, PartialSignatures};
 use crate::plan::Plan;
+use crate::steps::nodesigs::Signed;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use zeroize::Zeroizing;
@@ -199,9 +199,7 @@ impl Work {
                 let mut rng = ChaCha20Rng::from_seed(*seed);
                 Done::FrostRound2(state.handle_round2(&casts, &mut rng))
             }
-            Job::Sign { duties, duty, dkg } => {
-                Done::Signed(partials::sign(&duties, duty, &dkg))
-            }
+            Job::Sign { duties, duty, dkg } => Done::Signed(partials::sign(&duties, duty, &dkg)),
             Job::Aggregate {
                 plan,
                 duties,

@@ -20,12 +20,12 @@ pub(crate) fn start_render(core: &mut Core, signed: Signed, keystores: Vec<Keyst
 /// The rendered artifacts once the driver's work is done (`None`: not yet).
 pub(crate) fn poll_render(core: &mut Core) -> Result<Option<Artifacts>, CeremonyError> {
     match core.finished.take() {
-        Some(Done::Rendered(r)) => r.map(|a| Some(*a)).map_err(|source| {
-            CeremonyError::Ceremony {
+        Some(Done::Rendered(r)) => r
+            .map(|a| Some(*a))
+            .map_err(|source| CeremonyError::Ceremony {
                 step: Phase::Verify,
                 source,
-            }
-        }),
+            }),
         other => {
             core.finished = other;
             Ok(None)

@@ -6,6 +6,8 @@ use dkgd_crypto::frost::{AwaitRound1, AwaitRound2, Round1Casts, Round1P2P, Round
 
 use super::{malformed, Core, Keys};
 use crate::bcast::Topic;
+use crate::ceremony::work::Done;
+use crate::ceremony::Work;
 use crate::ceremony::{CeremonyError, Phase};
 use crate::dkg::{self, frost_error, DkgOutput};
 use crate::duties::Duties;
@@ -14,8 +16,6 @@ use crate::wire::frost::{
     decode_round1_casts, decode_round1_p2p, decode_round2_casts, encode_round1_casts,
     encode_round1_p2p, encode_round2_casts,
 };
-use crate::ceremony::work::Done;
-use crate::ceremony::Work;
 use crate::wire::Instant;
 
 /// Where the DKG is.

@@ -100,7 +100,12 @@ impl Exchange {
     }
 
     /// Takes this duty's sets out of the inbox; `true` once all `n` are in.
-    fn collect(&mut self, core: &mut Core, keys: &Keys, step: Phase) -> Result<bool, CeremonyError> {
+    fn collect(
+        &mut self,
+        core: &mut Core,
+        keys: &Keys,
+        step: Phase,
+    ) -> Result<bool, CeremonyError> {
         let slot = self.duty.sig_type();
         let protocol = core.profile.parsigex_protocol;
         for peer in self.missing(core) {

@@ -30,7 +30,10 @@ pub struct SameMessage<'a> {
 /// Verifies every pair of every group at once (see the module docs). `Ok` only if all verify
 /// (up to the 2⁻⁶⁴ soundness error); an empty input is `Ok`. Every key and signature was
 /// subgroup-checked when decoded (type invariant), which small-exponent batching needs.
-pub fn verify_batch(groups: &[SameMessage<'_>], rng: &mut dyn CryptoRngCore) -> Result<(), BlsError> {
+pub fn verify_batch(
+    groups: &[SameMessage<'_>],
+    rng: &mut dyn CryptoRngCore,
+) -> Result<(), BlsError> {
     let mut ctx = Pairing::new(true, DST);
     let mut any = false;
     for g in groups {
@@ -48,8 +51,10 @@ pub fn verify_batch(groups: &[SameMessage<'_>], rng: &mut dyn CryptoRngCore) -> 
         let sigs: Vec<blst_p2_affine> = g.pairs.iter().map(|(_, s)| s.point.into()).collect();
         let pk_sum = pks.as_slice().mult(&scalars, 64);
         let sig_sum = sigs.as_slice().mult(&scalars, 64);
-        let pk: blst_p1_affine = PublicKey::from_aggregate(&AggregatePublicKey::from(pk_sum)).into();
-        let sig: blst_p2_affine = Signature::from_aggregate(&AggregateSignature::from(sig_sum)).into();
+        let pk: blst_p1_affine =
+            PublicKey::from_aggregate(&AggregatePublicKey::from(pk_sum)).into();
+        let sig: blst_p2_affine =
+            Signature::from_aggregate(&AggregateSignature::from(sig_sum)).into();
         if ctx.aggregate(&pk, false, &sig, false, g.msg, &[]) != BLST_ERROR::BLST_SUCCESS {
             return Err(BlsError::VerificationFailed);
         }
@@ -72,7 +77,9 @@ mod tests {
     use rand_chacha::rand_core::SeedableRng;
     use rand_chacha::ChaCha20Rng;
 
-    fn groups(rng: &mut ChaCha20Rng, msgs: usize, per: usize) -> Vec<(Vec<u8>, Vec<(BlsPublicKey, BlsSignature)>)> {
+    type Group = (Vec<u8>, Vec<(BlsPublicKey, BlsSignature)>);
+
+    fn groups(rng: &mut ChaCha20Rng, msgs: usize, per: usize) -> Vec<Group> {
         (0..msgs)
             .map(|m| {
                 let msg = vec![u8::try_from(m).unwrap_or(0); 32];
@@ -87,7 +94,7 @@ mod tests {
             .collect()
     }
 
-    fn view(g: &[(Vec<u8>, Vec<(BlsPublicKey, BlsSignature)>)]) -> Vec<SameMessage<'_>> {
+    fn view(g: &[Group]) -> Vec<SameMessage<'_>> {
         g.iter()
             .map(|(msg, pairs)| SameMessage { msg, pairs })
             .collect()
@@ -102,7 +109,10 @@ mod tests {
         // A signature moved to another message's group fails the batch.
         let moved = g[1].1[2].1;
         g[3].1[0].1 = moved;
-        assert_eq!(verify_batch(&view(&g), &mut rng), Err(BlsError::VerificationFailed));
+        assert_eq!(
+            verify_batch(&view(&g), &mut rng),
+            Err(BlsError::VerificationFailed)
+        );
     }
 
     #[test]
@@ -117,8 +127,14 @@ mod tests {
         // two signatures between the two keys: their plain sum is unchanged.
         g[0].1[0].1 = s2;
         g[0].1[1].1 = s1;
-        assert_eq!(verify_batch(&view(&g), &mut rng), Err(BlsError::VerificationFailed));
+        assert_eq!(
+            verify_batch(&view(&g), &mut rng),
+            Err(BlsError::VerificationFailed)
+        );
         g[0].1[0].1 = plus;
-        assert_eq!(verify_batch(&view(&g), &mut rng), Err(BlsError::VerificationFailed));
+        assert_eq!(
+            verify_batch(&view(&g), &mut rng),
+            Err(BlsError::VerificationFailed)
+        );
     }
 }
