@@ -245,7 +245,12 @@ pub(crate) struct DkgArgs {
     /// definition's default (v1.11 for a v1.11.0 definition, else v1.10), listens for the
     /// peers' versions before speaking and switches, before step 1, to the one every peer
     /// speaks. A version forces that profile.
-    #[arg(long, value_name = "auto|VERSION", default_value = "auto")]
+    #[arg(
+        long,
+        value_name = "auto|VERSION",
+        default_value = "auto",
+        overrides_with = "compat"
+    )]
     pub(crate) compat: String,
     /// Print progress as one JSON object per stdout line (the format of
     /// `dkgd_node::run::progress`), for `dkgd run`.

@@ -15,7 +15,10 @@ fn slowest_answer_ms(log: &str) -> Option<u64> {
         .filter(|l| l.contains("slowest sync answer during the ceremony"))
         .filter_map(|l| {
             let rest = l.split("max_rtt_ms=").nth(1)?;
-            rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
         })
         .max()
 }
@@ -36,11 +39,13 @@ fn peers_keep_getting_sync_answers_while_keystores_are_encrypted() {
     );
     for i in 0..3 {
         let log = std::fs::read_to_string(cluster.log(i)).unwrap_or_default();
-        let ms = slowest_answer_ms(&log).unwrap_or_else(|| {
-            panic!("node {i} did not report its slowest sync answer:\n{log}")
-        });
+        let ms = slowest_answer_ms(&log)
+            .unwrap_or_else(|| panic!("node {i} did not report its slowest sync answer:\n{log}"));
         // The sync ping period is 100 ms; a blocked event loop answers after the whole KDF
         // batch (seconds). 2 s leaves room for a loaded CI machine.
-        assert!(ms < 2000, "node {i}: a peer answered a sync message only after {ms} ms");
+        assert!(
+            ms < 2000,
+            "node {i}: a peer answered a sync message only after {ms} ms"
+        );
     }
 }

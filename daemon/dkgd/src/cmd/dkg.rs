@@ -80,13 +80,16 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
         .map_err(|e| usage(anyhow!("{}: {e}", args.definition.display())))?;
     let peers = dkgd_p2p::cluster_peers(&definition)
         .map_err(|e| usage(anyhow!("{}: {e}", args.definition.display())))?;
-    let profile = match &args.compat {
-        None => Profile::for_definition(&definition),
-        Some(name) => Profile::by_name(name).ok_or_else(|| {
+    let negotiate = args.compat == "auto";
+    let profile = if negotiate {
+        Profile::for_definition(&definition)
+    } else {
+        let name = &args.compat;
+        Profile::by_name(name).ok_or_else(|| {
             usage(anyhow!(
-                "--compat {name:?}: unknown charon version (known: v1.7 to v1.11)"
+                "--compat {name:?}: unknown charon version (known: auto, v1.7 to v1.11)"
             ))
-        })?,
+        })?
     };
     if !profile.accepts_definition(definition.version) {
         return Err(usage(anyhow!(
@@ -109,9 +112,11 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
     };
     let mut cfg = CeremonyConfig::new(kdf);
     cfg.step_timeout = step_timeout;
+    cfg.negotiate = negotiate;
     cfg.sync_timers.peer_loss_timeout = Duration::from_secs(args.peer_loss_timeout_secs);
     tracing::info!(
         profile = profile.sync_version,
+        negotiate,
         step_timeout_s = step_timeout.as_secs(),
         operators = peers.len(),
         "ceremony settings"
@@ -135,7 +140,8 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
     host_cfg.listen = listen;
     host_cfg.peer_addrs = peer_addrs;
     host_cfg.relays = relays;
-    host_cfg.protocols = driver::protocols(profile).map_err(|e| usage(anyhow!("{e}")))?;
+    host_cfg.protocols =
+        driver::protocols(profile, negotiate).map_err(|e| usage(anyhow!("{e}")))?;
     let commit_dir = dir.clone();
     let commit_fn: CommitFn = Arc::new(move |a| commit_artifacts(&commit_dir, a));
 
@@ -180,7 +186,7 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
             ceremony,
             host.clone(),
             peers,
-            profile,
+            negotiate,
             origin,
             commit_fn,
             observer,
@@ -210,9 +216,19 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
         })
     });
     runtime.shutdown_timeout(Duration::from_secs(1));
-    outcome?;
+    let outcome = outcome?;
 
-    tracing::info!(nodes = n, "ceremony complete on all nodes");
+    tracing::info!(
+        nodes = n,
+        profile = outcome.profile.name,
+        "ceremony complete on all nodes"
+    );
+    for peer in &outcome.skipped_shutdown_ready {
+        tracing::info!(
+            peer = %peer,
+            "that operator ended without the shutdown-ready step (charon < v1.10); it had written its artifacts"
+        );
+    }
     let report = super::verify::verify_data_dir(&dir, false)?;
     if report.all_passed() {
         if progress.0 {
@@ -225,7 +241,8 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
             progress.emit(&ProgressEvent::Done { lock_hash });
         } else {
             println!(
-                "dkg complete on all {n} nodes (every peer confirmed its commit): artifacts in {}",
+                "dkg complete on all {n} nodes (every peer confirmed its commit; charon {} wire profile): artifacts in {}",
+                outcome.profile.sync_version,
                 dir.display()
             );
         }
@@ -284,6 +301,22 @@ impl Progress {
                 done: 1,
                 total: 1,
             },
+            driver::Report::Profile {
+                name,
+                switched_from,
+            } => ProgressEvent::Profile {
+                name: name.to_owned(),
+                switched_from: switched_from.map(str::to_owned),
+            },
+            driver::Report::PeerVersion { peer, version } => ProgressEvent::PeerVersion {
+                operator: u32::from(peer.get()),
+                version,
+            },
+            driver::Report::PeerSkippedShutdownReady { peer } => {
+                ProgressEvent::PeerSkippedShutdownReady {
+                    operator: u32::from(peer.get()),
+                }
+            }
             _ => return,
         };
         self.emit(&event);

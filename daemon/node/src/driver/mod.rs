@@ -19,10 +19,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use dkgd_ceremony::ceremony::WorkDone;
 use dkgd_ceremony::sync::{Side, SyncTransmit};
 use dkgd_ceremony::wire::profile::{all_protocols, framing_of};
 use dkgd_ceremony::wire::{FrameDecoder, InboundId, Profile, TransmitKind};
-use dkgd_ceremony::ceremony::WorkDone;
 use dkgd_ceremony::{Artifacts, Ceremony, CeremonyError, Event, Outgoing, PeerIdx, Phase, Stream};
 use dkgd_formats::enr::PeerId;
 use dkgd_p2p::{Framing, Host, Protocol};

@@ -23,6 +23,7 @@ pub mod progress;
 mod shell;
 mod snapshot;
 mod startup;
+mod wire;
 
 use crate::config::Config;
 use crate::status::ServerError;

@@ -8,6 +8,7 @@ use super::{snapshot, startup, Hooks, RunError};
 use crate::config::Config;
 use crate::lifecycle::{Action, Input, Lifecycle, State, UnixMs};
 use crate::notify::Notifier;
+use crate::status::model::Wire;
 use crate::status::{ServerConfig, Snapshot, StatusServer};
 use dkgd_store::state::{HistoryEvent, RunLock, StateStore};
 use std::collections::HashMap;
@@ -39,6 +40,8 @@ pub(super) struct Shell {
     refused: HashMap<PathBuf, FileStamp>,
     backups: super::backup::AutoBackup,
     logged: (String, Option<String>),
+    /// The wire profile and peer versions the ceremony child reported.
+    wire: Option<Wire>,
 }
 
 fn now() -> UnixMs {
@@ -108,6 +111,7 @@ impl Shell {
             refused,
             backups,
             logged: (String::new(), None),
+            wire: None,
         };
         shell.apply_actions().await;
         let line = snapshot::status_line(&shell.tx.borrow().status);
@@ -232,7 +236,9 @@ impl Shell {
     }
 
     fn publish(&mut self) {
-        let status = snapshot::status(&self.lc, self.identity.as_ref(), self.definition.as_ref());
+        let mut status =
+            snapshot::status(&self.lc, self.identity.as_ref(), self.definition.as_ref());
+        status.wire = self.wire.clone();
         let status = super::backup::with_backup(status, &self.store, &self.backups);
         let line = snapshot::status_line(&status);
         let key = (status.state.clone(), status.step.clone());
@@ -323,7 +329,12 @@ impl Shell {
             Some(CeremonyEvent::Progress(ProgressEvent::Step { step, done, total })) => {
                 Input::CeremonyProgress { step, done, total }
             }
-            Some(CeremonyEvent::Progress(_)) => return,
+            Some(CeremonyEvent::Progress(e)) => {
+                if super::wire::apply(&mut self.wire, e) {
+                    self.publish();
+                }
+                return;
+            }
             Some(CeremonyEvent::Exited(result)) => {
                 self.child = None;
                 let (dir, verify) = (self.cfg.data_dir.clone(), Arc::clone(&self.hooks.verify));

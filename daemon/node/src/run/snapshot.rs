@@ -73,6 +73,7 @@ pub(super) fn status(
         uptime_secs: 0,
         backup: Default::default(),
         warnings: Vec::new(),
+        wire: None,
     }
 }
 

@@ -82,6 +82,9 @@ mod tests {
             },
         );
         assert!(w.is_some_and(|w| w.peer_versions.is_empty()));
-        assert!(!apply(&mut None, ProgressEvent::Connected { peers: 1, total: 3 }));
+        assert!(!apply(
+            &mut None,
+            ProgressEvent::Connected { peers: 1, total: 3 }
+        ));
     }
 }

@@ -45,6 +45,9 @@ pub struct Status {
     pub key_holder: Option<KeyHolder>,
     /// Versions of the daemon and its API.
     pub versions: Versions,
+    /// The charon wire profile of the current (or last) ceremony and what each peer
+    /// announced (absent before the first ceremony starts).
+    pub wire: Option<Wire>,
     /// Seconds since the daemon started.
     pub uptime_secs: u64,
     /// Automatic backups (README "Backups").
@@ -121,6 +124,20 @@ pub struct KeyHolder {
     pub pid: Option<u32>,
     /// For people, e.g. `PID 4242 (dkgd dkg)`.
     pub description: String,
+}
+
+/// The charon wire profile a ceremony speaks (issue 10).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Wire {
+    /// The profile, e.g. `v1.10`.
+    pub profile: String,
+    /// The definition's default profile, when negotiation switched away from it.
+    pub negotiated_from: Option<String>,
+    /// Each operator's announced charon version, by 0-based operator index (negotiation only).
+    pub peer_versions: BTreeMap<u32, String>,
+    /// Operators that ended without the "shutdown ready" step (charon < v1.10).
+    pub ended_without_shutdown_ready: Vec<u32>,
 }
 
 /// Versions.
