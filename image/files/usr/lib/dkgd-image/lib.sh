@@ -18,9 +18,11 @@ json_obj() {
   printf '%s' "$1" | grep -o "\"$2\":{[^{}]*}" | head -n 1
 }
 
-# dkgd_json: GET /status as one compact line, or nothing (daemon not answering).
+# dkgd_json: GET /status as one compact line (indentation dropped, `": "` -> `":`), or
+# nothing (daemon not answering).
 dkgd_json() {
-  timeout 10 dkgd status --json 2>/dev/null | tr -d '\n' | sed 's/":[[:space:]]*/":/g'
+  timeout 10 dkgd status --json 2>/dev/null | sed 's/^[[:space:]]*//; s/":[[:space:]]*/":/' |
+    tr -d '\n'
 }
 
 # image_state [JSON]: the state word. The daemon's own state when it answers; otherwise
