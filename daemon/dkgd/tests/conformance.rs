@@ -649,12 +649,13 @@ fn a_charon_error_in_sync_responses_stops_dkgd_naming_it() {
 /// circuit). Known dkgd bug: the node driver keys inbound sync streams by peer (all with
 /// `InboundId(0)`), so the old stream's `Closed` drops the new stream's writer and marks the
 /// peer disconnected; later answers to the charon client are lost and its client, which has
-/// no read deadline, blocks (here at the shutdown message) while dkgd waits for it.
+/// no read deadline, blocks, while dkgd waits for it until its step timeout (seen: stuck at
+/// the shutdown message, or at step 5 with neither side's node signature delivered).
 #[test]
 #[ignore = "dkgd bug: a replaced inbound sync stream's late close clobbers the new stream"]
 fn v1_7_peer_resets_its_sync_streams_mid_ceremony() {
     let mut case = Case::new(CharonVersion::V1_7);
-    case.fault = Fault::ResetSyncAt(3);
+    case.fault = Fault::ResetSyncAt(2);
     assert_completed(&run_case(case));
 }
 
@@ -662,7 +663,7 @@ fn v1_7_peer_resets_its_sync_streams_mid_ceremony() {
 #[ignore = "dkgd bug: a replaced inbound sync stream's late close clobbers the new stream"]
 fn v1_11_peer_resets_its_sync_streams_mid_ceremony() {
     let mut case = Case::new(CharonVersion::V1_11);
-    case.fault = Fault::ResetSyncAt(5);
+    case.fault = Fault::ResetSyncAt(2);
     assert_completed(&run_case(case));
 }
 

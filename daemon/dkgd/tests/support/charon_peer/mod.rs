@@ -25,6 +25,13 @@
 //! | parsigex: `Duty{slot, type 3}` one-way to each peer in turn, sets buffered until the exchange, all n needed; share index bound to the sender from v1.11 | v1.10.3 `dkg/exchanger.go`, `core/parsigex/parsigex.go`; v1.11.0-rc3 `dkg/exchanger.go` |
 //! | node signatures: sign the lock hash, bcast `/charon/dkg/node_sig`, callback checks (index in range, not ours, sender's from v1.10) | v1.7.0, v1.10.3 `dkg/nodesigs.go` |
 //! | one message per stream: write, `CloseWrite`, read one answer (SendReceive, 7 s) / write, close (Send); handler read deadline 5 s (bcast 60 s) | v1.7.0, v1.10.3 `p2p/sender.go`, `p2p/receive.go` |
+//! | sync client reads without a deadline; reconnect always after a relay reset (`isRelayError`) | v1.7.0 `dkg/sync/client.go` |
+//! | `--shutdown-delay` 1 s (v1.7) / 5 s (v1.9 on; the script uses 1 s), `--timeout` 1 min / 2 min | v1.7.0, v1.9.5 `cmd/dkg.go` |
+//!
+//! Not modelled: peerinfo (charon serves `/charon/peerinfo/2.0.0`; dkgd never asks), Pedersen,
+//! keystore/lock writing (the script only verifies the lock), charon's metrics and logging.
+//! [`Fault`] adds deliberate deviations for negative tests; [`Journal`] records what the
+//! script saw, for failure messages.
 
 #![allow(dead_code, unreachable_pub)]
 

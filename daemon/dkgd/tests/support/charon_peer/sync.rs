@@ -549,7 +549,7 @@ async fn client_run(
                 // The old circuit's end reaches the other side late (after the new stream
                 // is up), as when a relay recycles a circuit.
                 tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
                     let _ = s.close().await;
                 });
             }
