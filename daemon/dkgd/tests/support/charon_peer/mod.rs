@@ -37,8 +37,10 @@
 
 pub mod bcast;
 pub mod ceremony;
+pub mod harness;
 pub mod net;
 pub mod sync;
+pub mod sync_client;
 
 use dkgd_crypto::k1::K1SecretKey;
 use dkgd_formats::definition::{Definition, Version};
