@@ -150,8 +150,8 @@ impl Charon {
             shutdown,
             version: self.script.version.to_string(),
             step: self.step,
-            // MsgSync.nickname arrived in v1.8.
-            nickname: if self.script.version == "v1.7" {
+            // MsgSync.nickname arrived in v1.9.0.
+            nickname: if matches!(self.script.version, "v1.7" | "v1.8") {
                 String::new()
             } else {
                 format!("charon-{}", self.me)

@@ -194,7 +194,6 @@ fn a_charon_error_in_sync_responses_stops_dkgd_naming_it() {
 /// no read deadline, blocks, while dkgd waits for it until its step timeout (seen: stuck at
 /// the shutdown message, or at step 5 with neither side's node signature delivered).
 #[test]
-#[ignore = "dkgd bug: a replaced inbound sync stream's late close clobbers the new stream"]
 fn v1_7_peer_resets_its_sync_streams_mid_ceremony() {
     let mut case = Case::new(CharonVersion::V1_7);
     case.fault = Fault::ResetSyncAt(2);
@@ -202,7 +201,6 @@ fn v1_7_peer_resets_its_sync_streams_mid_ceremony() {
 }
 
 #[test]
-#[ignore = "dkgd bug: a replaced inbound sync stream's late close clobbers the new stream"]
 fn v1_11_peer_resets_its_sync_streams_mid_ceremony() {
     let mut case = Case::new(CharonVersion::V1_11);
     case.fault = Fault::ResetSyncAt(2);
@@ -214,7 +212,6 @@ fn v1_11_peer_resets_its_sync_streams_mid_ceremony() {
 /// Known discrepancy: dkgd bounds every barrier by `--timeout`, so its nodes exit non-zero
 /// after they committed, and answer the charon peer `aborted: …`, which then fails too.
 #[test]
-#[ignore = "dkgd bounds the post-write barrier by --timeout; charon waits without bound"]
 fn v1_10_peer_slow_to_reach_the_post_write_barrier() {
     let mut case = Case::new(CharonVersion::V1_10);
     case.fault = Fault::DelayBeforeStep(7, Duration::from_secs(8));

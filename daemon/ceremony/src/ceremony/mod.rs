@@ -43,6 +43,9 @@ use crate::wire::{decode, Instant, Profile};
 pub use types::{CeremonyConfig, CeremonyError, Event, Outgoing, Phase, Stream};
 pub use work::{Work, WorkDone};
 
+/// The least time the post-write barrier (step 7) waits for peers to write their artifacts.
+const POST_WRITE_BOUND: Duration = Duration::from_secs(600);
+
 /// Where the ceremony is.
 enum State {
     Connect,
@@ -296,6 +299,7 @@ impl Ceremony {
                 State::Connect if self.barrier.is_none() => {
                     self.core.cfg.connect_timeout.unwrap_or_default()
                 }
+                State::Committed => self.phase_timeout.max(POST_WRITE_BOUND),
                 _ => self.phase_timeout,
             };
             let step = self.phase();
@@ -315,7 +319,15 @@ impl Ceremony {
         }
         match result {
             Err(reason) => self.abort(CeremonyError::Commit { reason }),
-            Ok(()) => self.enter(now, State::Committed, Phase::Committed),
+            Ok(()) => {
+                self.enter(now, State::Committed, Phase::Committed);
+                // Our artifacts are written; peers still writing theirs (a charon node
+                // encrypts its keystores only now, minutes on a Pi at large V) are waited
+                // for at least POST_WRITE_BOUND, whatever the step timeout: charon itself
+                // waits here without bound. A peer that is gone is still caught by the
+                // sync protocol's peer-loss bound.
+                self.deadline = Some(now + self.phase_timeout.max(POST_WRITE_BOUND));
+            }
         }
         self.advance(now);
     }

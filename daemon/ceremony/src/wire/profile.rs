@@ -19,8 +19,8 @@
 //! Shared by all five (checked in charon's tags v1.7.0 … v1.10.3 and v1.11.0-rc3): sync
 //! `/charon/dkg/sync/1.0.0/` (trailing slash), FROST `/charon/dkg/frost/2.0.0/round1/cast`,
 //! `…/round1/p2p`, `…/round2/cast`, node signatures `/charon/dkg/node_sig`, parsigex
-//! `/charon/parsigex/2.0.0`, peerinfo `/charon/peerinfo/2.0.0`. v1.7 has no `MsgSync.nickname`
-//! (field 6 arrived in v1.8; older peers ignore it as an unknown field). Definitions v1.11.0
+//! `/charon/parsigex/2.0.0`, peerinfo `/charon/peerinfo/2.0.0`. v1.7 and v1.8 have no
+//! `MsgSync.nickname` (field 6 arrived in v1.9.0; older peers ignore it as an unknown field). Definitions v1.11.0
 //! exist only from charon v1.11 (its `cluster/version.go` is the first with `v1.11.0`), so they
 //! select the v1.11 profile; every earlier definition selects the released v1.10 line.
 
@@ -124,7 +124,7 @@ const fn bcast1(name: &'static str, sync_nickname: bool, shutdown_ready_step: bo
 /// charon v1.7.x.
 pub static V1_7: Profile = bcast1("v1.7", false, false);
 /// charon v1.8.x.
-pub static V1_8: Profile = bcast1("v1.8", true, false);
+pub static V1_8: Profile = bcast1("v1.8", false, false);
 /// charon v1.9.x.
 pub static V1_9: Profile = bcast1("v1.9", true, false);
 /// charon v1.10.x, the released line: the default.
@@ -294,7 +294,7 @@ mod tests {
             V1_11.frost_round1_p2p_protocol,
             V1_7.frost_round1_p2p_protocol
         );
-        assert!(!V1_7.sync_nickname && V1_8.sync_nickname);
+        assert!(!V1_7.sync_nickname && !V1_8.sync_nickname && V1_9.sync_nickname);
         assert_eq!(V1_10.framing(SYNC), Some(Framing::SYNC));
         assert_eq!(V1_10.framing(PARSIGEX), Some(Framing::DELIMITED));
         assert_eq!(V1_10.framing(BCAST2_SIG), None);

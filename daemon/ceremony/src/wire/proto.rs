@@ -71,7 +71,7 @@ pub struct MsgSync {
     /// The sender's sync step (field 5, int64).
     #[prost(int64, tag = "5")]
     pub step: i64,
-    /// Operator nickname, cosmetic (field 6; since charon v1.8).
+    /// Operator nickname, cosmetic (field 6; since charon v1.9.0).
     #[prost(string, tag = "6")]
     pub nickname: String,
 }

@@ -111,7 +111,7 @@ impl Cluster {
                 super::start_relay(&self.root.path().join("relay"), Duration::from_secs(20));
             (relay, url)
         });
-        let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        let ports = free_ports(n);
         let mut children = Vec::new();
         for i in 0..n {
             let mut args = vec![
@@ -282,6 +282,18 @@ pub fn wait_for_line(file: &Path, needle: &str, deadline: Duration) -> bool {
 }
 
 /// A free TCP port on 127.0.0.1 (released before use; good enough for tests).
+/// `n` distinct free ports: every listener stays bound until all are chosen (the kernel may
+/// hand out a just-released port again).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("free port"))
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().expect("local addr").port())
+        .collect()
+}
+
+/// One free port (it may be handed out again once released; use [`free_ports`] for several).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

@@ -117,7 +117,8 @@ pub enum DriverError {
 enum Input {
     Opened(PeerIdx, mpsc::UnboundedSender<Write>),
     OpenFailed(PeerIdx),
-    InboundSync(PeerIdx, mpsc::UnboundedSender<Write>),
+    /// A peer's sync stream to our server; `u64` tells it from the peer's earlier ones.
+    InboundSync(PeerIdx, u64, mpsc::UnboundedSender<Write>),
     Inbound(u64, mpsc::UnboundedSender<Write>),
     Frame(PeerIdx, &'static str, Stream, Vec<u8>),
     Closed(PeerIdx, &'static str, Stream),
@@ -173,13 +174,11 @@ pub async fn run(
                 let (reader, writer) = stream.into_inner().split();
                 let (wtx, wrx) = mpsc::unbounded_channel();
                 tokio::spawn(write_loop(writer, wrx));
-                let id = if is_sync {
-                    let _ = tx.send(Input::InboundSync(peer, wtx));
-                    0
+                let id = next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let _ = if is_sync {
+                    tx.send(Input::InboundSync(peer, id, wtx))
                 } else {
-                    let id = next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let _ = tx.send(Input::Inbound(id, wtx));
-                    id
+                    tx.send(Input::Inbound(id, wtx))
                 };
                 let tx = tx.clone();
                 tokio::spawn(async move {
@@ -192,6 +191,9 @@ pub async fn run(
 
     let mut clients: HashMap<PeerIdx, mpsc::UnboundedSender<Write>> = HashMap::new();
     let mut servers: HashMap<PeerIdx, mpsc::UnboundedSender<Write>> = HashMap::new();
+    // Which of a peer's sync streams is its current one: a peer that reconnects (charon does
+    // after every relay reset) may have its old stream's close arrive after the new stream.
+    let mut server_ids: HashMap<PeerIdx, u64> = HashMap::new();
     let mut responders: HashMap<u64, mpsc::UnboundedSender<Write>> = HashMap::new();
     let mut last_step: Option<Phase> = None;
     let result = loop {
@@ -382,8 +384,9 @@ pub async fn run(
                 ceremony.handle_opened(t, peer);
             }
             Input::OpenFailed(peer) => ceremony.handle_open_failed(t, peer),
-            Input::InboundSync(peer, w) => {
+            Input::InboundSync(peer, id, w) => {
                 servers.insert(peer, w);
+                server_ids.insert(peer, id);
             }
             Input::Inbound(id, w) => {
                 responders.insert(id, w);
@@ -397,7 +400,11 @@ pub async fn run(
                         // A one-way stream ended normally; a request keeps its responder.
                         continue;
                     }
-                    let _ = id;
+                    if server_ids.get(&peer) != Some(&id) {
+                        // An earlier stream of a peer that has reconnected: nothing is lost.
+                        continue;
+                    }
+                    server_ids.remove(&peer);
                     servers.remove(&peer);
                 } else if protocol == sync_protocol {
                     clients.remove(&peer);
@@ -461,7 +468,7 @@ async fn linger(
             () = tokio::time::sleep_until(end) => return,
         };
         match input {
-            Some(Input::InboundSync(peer, w)) => {
+            Some(Input::InboundSync(peer, _, w)) => {
                 servers.insert(peer, w);
             }
             Some(Input::Frame(peer, protocol, stream, body)) => {
