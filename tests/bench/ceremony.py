@@ -68,7 +68,10 @@ def bench(bin_, n, v, insecure, timeout):
     connected = [None] * n
     committed = [None] * n
     rss = [None] * n
+    cpu = [None] * n
     codes = [None] * n
+    # Per node: the time each step was first seen, to break the run down by step.
+    steps = [dict() for _ in range(n)]
     open_fds = n
     while open_fds and time.monotonic() - started < timeout:
         for key, _ in sel.select(timeout=1):
@@ -85,6 +88,8 @@ def bench(bin_, n, v, insecure, timeout):
                 continue
             if ev.get("event") == "connected" and ev["peers"] == ev["total"] and connected[i] is None:
                 connected[i] = now
+            if ev.get("event") == "step":
+                steps[i].setdefault(ev.get("step"), now)
             if ev.get("event") == "step" and ev.get("step") == "commit" and ev.get("done") == 1:
                 committed[i] = now
     for i, p in enumerate(procs):
@@ -94,6 +99,7 @@ def bench(bin_, n, v, insecure, timeout):
             continue
         codes[i] = os.waitstatus_to_exitcode(status)
         rss[i] = ru.ru_maxrss  # KiB on Linux
+        cpu[i] = ru.ru_utime + ru.ru_stime
     relay.kill()
     relay.wait()
     total = time.monotonic() - started
@@ -101,8 +107,13 @@ def bench(bin_, n, v, insecure, timeout):
         sys.exit(f"{n}x{v}: exit codes {codes}; logs in {root}")
     rows = []
     for i in range(n):
-        rows.append((i, committed[i] - connected[i], rss[i] / 1024))
-    return total, rows, root
+        rows.append((i, committed[i] - connected[i], rss[i] / 1024, cpu[i]))
+    # The slowest node's steps: seconds from each step's start to the next one's.
+    slow = max(range(n), key=lambda i: committed[i] - connected[i])
+    marks = sorted((t, name) for name, t in steps[slow].items())
+    marks.append((committed[slow], "end"))
+    breakdown = [(name, t2 - t1) for (t1, name), (t2, _) in zip(marks, marks[1:])]
+    return total, rows, root, breakdown
 
 
 def main():
@@ -116,13 +127,18 @@ def main():
           f"{'insecure test KDF' if a.insecure_keystores else 'full KDF (pbkdf2 2^18)'}")
     for cfg in a.configs.split(","):
         n, v = (int(x) for x in cfg.split("x"))
-        total, rows, _ = bench(a.bin, n, v, a.insecure_keystores, a.timeout)
+        total, rows, _, breakdown = bench(a.bin, n, v, a.insecure_keystores, a.timeout)
         print(f"\nn={n} V={v}: whole run (start to last exit) {total:.1f} s")
-        print("  node  connected→committed  peak RSS")
-        for i, t, mb in rows:
-            print(f"  {i:>4}  {t:>17.2f} s  {mb:>6.1f} MB")
-        print(f"  slowest node {max(t for _, t, _ in rows):.2f} s, "
-              f"largest RSS {max(mb for _, _, mb in rows):.1f} MB")
+        print("  node  connected→committed  peak RSS  CPU")
+        for i, t, mb, c in rows:
+            print(f"  {i:>4}  {t:>17.2f} s  {mb:>6.1f} MB  {c:>6.1f} s")
+        slowest = max(t for _, t, _, _ in rows)
+        cpu_bound = sum(c for _, _, _, c in rows) / (os.cpu_count() or 1)
+        print(f"  slowest node {slowest:.2f} s, "
+              f"largest RSS {max(mb for _, _, mb, _ in rows):.1f} MB")
+        print(f"  all nodes' CPU / cores {cpu_bound:.2f} s (whole processes, start-up included); "
+              f"slowest node / that {slowest / cpu_bound if cpu_bound else 0:.2f}")
+        print("  slowest node by step: " + ", ".join(f"{name} {d:.2f} s" for name, d in breakdown))
 
 
 if __name__ == "__main__":
