@@ -203,6 +203,15 @@ impl Ceremony {
         }
     }
 
+    /// `peer` opened a sync stream to us (before any frame on it): lets version negotiation
+    /// tell a listening dkgd peer from a charon peer, which writes at once.
+    pub fn handle_inbound_sync(&mut self, now: Instant, peer: PeerIdx) {
+        if !self.stopped && self.is_peer(peer) {
+            self.sync.handle_inbound_opened(now, peer);
+            self.advance(now);
+        }
+    }
+
     /// Our sync stream to `peer` could not be opened (it is retried with backoff).
     pub fn handle_open_failed(&mut self, now: Instant, peer: PeerIdx) {
         if !self.stopped {

@@ -9,7 +9,9 @@
 //!    timestamp) and does not count as connected.
 //! 2. Our client holds its first message to a peer until that peer has announced our version,
 //!    or — for a peer that has not spoken at all, which is what another listening dkgd looks
-//!    like — until [`super::SyncTimers::negotiation_grace`] after our stream opened.
+//!    like — until [`super::SyncTimers::negotiation_grace`] after our stream opened. A charon
+//!    client writes its first message right after opening its stream to us; a peer whose
+//!    stream to us stays silent for [`QUIET`] is listening too, so we speak then.
 //! 3. Once every peer has announced: all in our version → decided; all others in one other
 //!    version that accepts the definition → switch to it ([`SyncEvent::ProfileSwitched`]);
 //!    two other versions → [`SyncError::PeersDisagree`]; a version we cannot run the
@@ -27,6 +29,10 @@ use super::{SyncError, SyncEvent, SyncNode};
 use crate::index::PeerIdx;
 use crate::wire::profile::{parse_minor, Profile, ALL};
 use crate::wire::Instant;
+
+/// A peer's sync stream to us silent this long after it opened: the peer listens first (a
+/// negotiating dkgd), where a charon client writes at once.
+pub(super) const QUIET: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Where the negotiation is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +52,8 @@ pub(super) struct PeerVersion {
     pub(super) announced: Option<String>,
     /// Since when it announces a version other than ours, after the decision.
     pub(super) mismatch_since: Option<Instant>,
+    /// When its current stream to our server opened, while nothing arrived on it.
+    pub(super) silent_since: Option<Instant>,
 }
 
 /// What our server does with a `MsgSync`'s version.
@@ -91,6 +99,14 @@ impl SyncNode {
         self.negotiation != Negotiation::Fixed && self.step == 0
     }
 
+    /// The peer opened a sync stream to our server (the driver's notice, before any frame).
+    pub fn handle_inbound_opened(&mut self, now: Instant, peer: PeerIdx) {
+        if let Some(v) = self.versions.get_mut(peer.as_usize()) {
+            v.silent_since = Some(now);
+        }
+        self.release_held(now);
+    }
+
     /// Records `version` as `peer`'s announcement.
     fn record_version(&mut self, now: Instant, peer: PeerIdx, version: &str) {
         let ours = self.cfg.profile.sync_version;
@@ -98,6 +114,7 @@ impl SyncNode {
         let Some(v) = self.versions.get_mut(peer.as_usize()) else {
             return;
         };
+        v.silent_since = None;
         let text = peer_text(version);
         if v.announced.as_deref() != Some(text.as_str()) {
             v.announced = Some(text.clone());
@@ -182,7 +199,8 @@ impl SyncNode {
             // It refused our version, or speaks another one: wait for the decision.
             Some(_) => Some(now + grace),
             None => {
-                let until = opened_at + grace;
+                let quiet = v.silent_since.map(|t| t + QUIET);
+                let until = quiet.map_or(opened_at + grace, |q| q.min(opened_at + grace));
                 (now < until).then_some(until)
             }
         }

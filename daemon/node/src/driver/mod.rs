@@ -387,6 +387,7 @@ pub async fn run(
             Input::InboundSync(peer, id, w) => {
                 servers.insert(peer, w);
                 server_ids.insert(peer, id);
+                ceremony.handle_inbound_sync(t, peer);
             }
             Input::Inbound(id, w) => {
                 responders.insert(id, w);
