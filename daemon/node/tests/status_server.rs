@@ -197,7 +197,9 @@ async fn metrics_are_prometheus_text() {
     let samples = parse_prometheus(&body);
     let states: Vec<_> = samples.iter().filter(|s| s.0 == "dkgd_state").collect();
     assert_eq!(states.len(), dkgd_node::lifecycle::State::NAMES.len());
-    assert!(states.iter().any(|s| s.1 == vec![("state".to_owned(), "key-locked".to_owned())]));
+    assert!(states
+        .iter()
+        .any(|s| s.1 == vec![("state".to_owned(), "key-locked".to_owned())]));
     let on: Vec<_> = states.iter().filter(|s| s.2 == 1.0).collect();
     assert_eq!(on.len(), 1);
     assert_eq!(on[0].1, vec![("state".to_owned(), "ceremony".to_owned())]);
