@@ -17,6 +17,7 @@ pub mod error;
 pub mod json;
 pub mod lock;
 pub mod network;
+pub mod pairing;
 pub mod signing;
 pub mod ssz;
 pub mod verify;

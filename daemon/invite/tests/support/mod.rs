@@ -1,0 +1,1 @@
+pub mod obol_api;
