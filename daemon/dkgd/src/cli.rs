@@ -50,6 +50,28 @@ pub(crate) enum Command {
     /// Encrypted backups of the key and artifacts (age files): keygen, export, verify,
     /// restore.
     Backup(BackupArgs),
+    /// Print the pairing code (dkg1…) of a cluster invite, for the creator to hand out, or
+    /// read one back (--show).
+    PairingCode(PairingCodeArgs),
+}
+
+/// Arguments of `dkgd pairing-code`.
+#[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["config_hash", "definition", "show"]))]
+pub(crate) struct PairingCodeArgs {
+    /// The definition's config hash (0x + 64 hex digits), or a launchpad invite link.
+    #[arg(long)]
+    pub(crate) config_hash: Option<String>,
+    /// The network the invite is for (mainnet, hoodi, sepolia, gnosis, …); needed with a bare
+    /// config hash.
+    #[arg(long)]
+    pub(crate) network: Option<String>,
+    /// A cluster-definition.json to take the config hash and network from.
+    #[arg(long, conflicts_with_all = ["config_hash", "network"])]
+    pub(crate) definition: Option<PathBuf>,
+    /// Read a pairing code (or link) and print the config hash and network it names.
+    #[arg(long, conflicts_with_all = ["config_hash", "definition"])]
+    pub(crate) show: Option<String>,
 }
 
 /// Arguments of `dkgd backup`.
@@ -194,6 +216,14 @@ pub(crate) struct RunArgs {
     /// Use the low-cost test KDF for keystores (refused on mainnet and gnosis).
     #[arg(long)]
     pub(crate) insecure_keystores: bool,
+    /// The Obol API pairing codes are resolved against [default: $DKGD_API_URL or
+    /// https://api.obol.tech]; http:// only to a loopback address.
+    #[arg(long)]
+    pub(crate) api_url: Option<String>,
+    /// Another file a pairing code is read from, besides <state dir>/inbox/pairing-code
+    /// (e.g. the boot partition's dkgd/pairing-code) [default: $DKGD_PAIRING_FILE].
+    #[arg(long)]
+    pub(crate) pairing_file: Option<PathBuf>,
 }
 
 /// Arguments of `dkgd status`.

@@ -52,8 +52,9 @@ pub struct Checked {
     pub definition: Definition,
     /// Every operator, in order.
     pub operators: Vec<OperatorView>,
-    /// Our index among the operators.
-    pub our_index: usize,
+    /// Our index among the operators; `None` while our operator has not added this box's ENR
+    /// and does not use the box's key as wallet (we cannot tell which pending slot is ours).
+    pub our_index: Option<usize>,
     /// Whether our operator slot is ours by address (the box's key is the operator's wallet):
     /// then the box can accept the invite itself.
     pub self_operated: bool,
@@ -206,7 +207,13 @@ pub fn check_definition(
             state,
         });
     }
-    let (our_index, self_operated, we_signed) = our_place(ops, &keys, our_enr)?;
+    let pending = operators.iter().any(|o| o.state == OperatorState::Pending);
+    let (our_index, self_operated, we_signed) = match our_place(ops, &keys, our_enr) {
+        Ok((i, s, w)) => (Some(i), s, w),
+        // Not found while operators are pending: ours may be one of them.
+        Err(InviteError::NotOurs { .. }) if pending => (None, false, false),
+        Err(e) => return Err(e),
+    };
     let checked = Checked {
         definition: def,
         operators,

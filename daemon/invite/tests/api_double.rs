@@ -80,7 +80,7 @@ async fn a_fully_signed_definition_is_fetched_by_code_and_passes() {
     let checked =
         check_definition(&bytes, &parsed, &Enr::create(&ops[2])).unwrap_or_else(|e| panic!("{e}"));
     assert!(checked.is_complete());
-    assert_eq!(checked.our_index, 2);
+    assert_eq!(checked.our_index, Some(2));
     assert!(
         checked.self_operated,
         "the local cluster's operators are their own wallets"
@@ -116,8 +116,12 @@ async fn a_self_operated_box_accepts_and_the_api_records_it() {
     );
     assert_eq!(
         (checked.our_index, checked.self_operated, checked.we_signed),
-        (1, true, false)
+        (Some(1), true, false)
     );
+    // A box not (yet) in it while operators are pending: waiting, place unknown.
+    let stranger = Enr::create(&keys(1, 210)[0]);
+    let waiting = check_definition(&bytes, &c, &stranger).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((waiting.our_index, waiting.self_operated), (None, false));
 
     // Without the terms the API refuses; with them it takes the acceptance.
     let req = api::acceptance(

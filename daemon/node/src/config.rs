@@ -55,6 +55,11 @@ pub struct Config {
     pub backup_recipients: Vec<String>,
     /// A directory (USB stick, boot partition) that gets a copy of each new backup.
     pub backup_export_dir: Option<PathBuf>,
+    /// The Obol API that pairing codes are resolved against.
+    pub api_url: dkgd_invite::api::ApiUrl,
+    /// A second place a pairing code is read from (the boot partition of a headless box),
+    /// besides `<state dir>/inbox/pairing-code`.
+    pub pairing_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -94,6 +99,10 @@ pub struct Settings {
     pub backup_recipients: Option<Vec<String>>,
     /// See [`Config::backup_export_dir`].
     pub backup_export_dir: Option<PathBuf>,
+    /// `api_url`: the Obol API (default `https://api.obol.tech`).
+    pub api_url: Option<String>,
+    /// `pairing_file`: another file a pairing code is read from (e.g. on the boot partition).
+    pub pairing_file: Option<PathBuf>,
 }
 
 /// A configuration problem; each names where the bad value came from.
@@ -138,6 +147,9 @@ pub enum ConfigError {
     /// A backup recipient is not an age public key.
     #[error("backup_recipients: {0}")]
     BackupRecipient(String),
+    /// `api_url` is not an acceptable API URL.
+    #[error("api_url: {0}")]
+    ApiUrl(dkgd_invite::api::BadApiUrl),
 }
 
 impl Settings {
@@ -186,6 +198,8 @@ impl Settings {
             insecure_keystores: parsed(&get, "DKGD_INSECURE_KEYSTORES")?,
             backup_recipients: list("DKGD_BACKUP_RECIPIENTS"),
             backup_export_dir: get("DKGD_BACKUP_EXPORT_DIR").map(PathBuf::from),
+            api_url: get("DKGD_API_URL"),
+            pairing_file: get("DKGD_PAIRING_FILE").map(PathBuf::from),
         })
     }
 
@@ -205,6 +219,8 @@ impl Settings {
             insecure_keystores: over.insecure_keystores.or(self.insecure_keystores),
             backup_recipients: over.backup_recipients.or(self.backup_recipients),
             backup_export_dir: over.backup_export_dir.or(self.backup_export_dir),
+            api_url: over.api_url.or(self.api_url),
+            pairing_file: over.pairing_file.or(self.pairing_file),
         }
     }
 
@@ -236,6 +252,13 @@ impl Settings {
             insecure_keystores: self.insecure_keystores.unwrap_or(false),
             backup_recipients,
             backup_export_dir: self.backup_export_dir,
+            api_url: dkgd_invite::api::ApiUrl::parse(
+                self.api_url
+                    .as_deref()
+                    .unwrap_or(dkgd_invite::api::DEFAULT_API_URL),
+            )
+            .map_err(ConfigError::ApiUrl)?,
+            pairing_file: self.pairing_file.filter(|p| !p.as_os_str().is_empty()),
         })
     }
 }

@@ -7,7 +7,7 @@
 //! created, never replaced.
 
 mod failure;
-mod identity;
+pub(super) mod identity;
 
 use crate::cli::{DataDirArgs, EnrArgs, EnrCommand, EnrHoldLockArgs, EnrImportArgs, EnrShowArgs};
 use crate::exit::{Code, Failure};

@@ -4,8 +4,9 @@ mod backup;
 mod create;
 mod demo;
 mod dkg;
-mod enr;
+pub(crate) mod enr;
 mod input;
+mod pairing;
 mod preflight;
 mod relay;
 pub(crate) mod run;
@@ -50,6 +51,7 @@ pub(crate) fn dispatch(command: Command) -> Result<Code, Failure> {
         Command::Run(args) => run::run(&args),
         Command::Status(args) => status::run(&args),
         Command::Backup(args) => backup::run(&args),
+        Command::PairingCode(args) => pairing::run(&args),
     }
 }
 

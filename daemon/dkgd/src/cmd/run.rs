@@ -32,6 +32,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<Code, Failure> {
         insecure_keystores: args.insecure_keystores.then_some(true),
         backup_recipients: None,
         backup_export_dir: None,
+        api_url: args.api_url.clone(),
+        pairing_file: args.pairing_file.clone(),
     };
     let cfg = config::load(file.as_deref(), |k| std::env::var(k).ok(), flags).map_err(|e| {
         Failure::new(

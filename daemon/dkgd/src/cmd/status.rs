@@ -37,6 +37,15 @@ pub(crate) fn run(args: &StatusArgs) -> Result<Code, Failure> {
         )
     })?;
     print!("{}", summary(&status));
+    // While the owner must add this box's ENR in the launchpad: the ENR as a QR code too.
+    if let (Some(id), Some(_)) = (
+        &status.identity,
+        status.invite.as_ref().and_then(|i| i.action.as_ref()),
+    ) {
+        if let Ok(qr) = super::enr::identity::qr(&id.enr) {
+            print!("\nthis box's ENR, to scan into the launchpad:\n{qr}");
+        }
+    }
     Ok(Code::Ok)
 }
 
@@ -158,6 +167,34 @@ fn summary(s: &Status) -> String {
             None => String::new(),
         };
         line("wire:", format!("charon {} profile{how}", w.profile));
+    }
+    if let Some(i) = &s.invite {
+        let name = i.cluster_name.as_deref().unwrap_or("(not fetched yet)");
+        line(
+            "invite:",
+            format!("{} on {} ({name}): {}", i.config_hash, i.network, i.stage),
+        );
+        if i.operators > 0 {
+            line(
+                "  signed:",
+                format!("{} of {} operators", i.signed, i.operators),
+            );
+        }
+        for m in &i.missing {
+            line("  waiting:", m.clone());
+        }
+        if let Some(a) = &i.action {
+            line("  TO DO:", a.clone());
+        }
+        if let Some(e) = &i.last_error {
+            line("  API error:", e.clone());
+        }
+        if let Some(t) = i.next_poll_unix {
+            line(
+                "  next poll:",
+                dkgd_store::rfc3339_seconds(i64::try_from(t).unwrap_or(0)),
+            );
+        }
     }
     if s.attempts > 0 {
         line("attempts:", s.attempts.to_string());

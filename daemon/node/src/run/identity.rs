@@ -56,3 +56,17 @@ pub fn read_identity(data_dir: &Path) -> Result<PublicIdentity, dkgd_store::Erro
     let _mlock = crate::harden::lock_in_memory(&*key, "ENR private key");
     Ok(PublicIdentity::of(&key))
 }
+
+/// Runs `f` with the identity key, held locked in memory only for the call (e.g. to sign an
+/// invite acceptance). Blocking.
+pub fn with_key<T>(
+    data_dir: &Path,
+    purpose: &str,
+    f: impl FnOnce(&K1SecretKey) -> T,
+) -> Result<T, dkgd_store::Error> {
+    let dir = DataDir::open(data_dir)?;
+    let lock = dir.lock_key(purpose)?;
+    let key = Box::new(lock.read_key()?);
+    let _mlock = crate::harden::lock_in_memory(&*key, "ENR private key");
+    Ok(f(&key))
+}

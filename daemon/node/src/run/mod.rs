@@ -19,6 +19,7 @@ mod backup;
 pub mod child;
 pub mod definition;
 pub mod identity;
+pub mod invite;
 pub mod progress;
 mod shell;
 mod snapshot;

@@ -42,6 +42,8 @@ pub(super) struct Shell {
     logged: (String, Option<String>),
     /// The wire profile and peer versions the ceremony child reported.
     wire: Option<Wire>,
+    /// The pairing code being resolved, if one was found.
+    invite: Option<super::invite::Running>,
 }
 
 fn now() -> UnixMs {
@@ -85,15 +87,18 @@ impl Shell {
             cfg.socket.clone(),
             cfg.socket_group.clone(),
         ))?;
+        // The first snapshot is already complete (identity, cluster, backups): a client that
+        // asks right after start-up must not see a status that changes a moment later.
+        let backups = super::backup::AutoBackup::from_config(&cfg);
+        let first = snapshot::status(&lc, s.identity.as_ref(), s.definition.as_ref());
         let placeholder = Snapshot {
-            status: snapshot::status(&lc, None, None),
+            status: super::backup::with_backup(first, &s.store, &backups),
             started,
         };
         let (tx, rx) = watch::channel(Arc::new(placeholder));
         let server = Arc::new(server);
         let serving = Arc::clone(&server);
         tokio::spawn(async move { serving.serve(rx).await });
-        let backups = super::backup::AutoBackup::from_config(&cfg);
         let mut shell = Self {
             cfg,
             hooks,
@@ -112,6 +117,7 @@ impl Shell {
             backups,
             logged: (String::new(), None),
             wire: None,
+            invite: None,
         };
         shell.apply_actions().await;
         let line = snapshot::status_line(&shell.tx.borrow().status);
@@ -151,6 +157,7 @@ impl Shell {
                     self.lc.handle(now(), Input::Timer);
                 }
                 ev = next_event(&mut self.child), if self.child.is_some() => self.on_child(ev).await,
+                () = invite_changed(&mut self.invite), if self.invite.is_some() => self.publish(),
             }
             self.apply_actions().await;
         }
@@ -239,6 +246,7 @@ impl Shell {
         let mut status =
             snapshot::status(&self.lc, self.identity.as_ref(), self.definition.as_ref());
         status.wire = self.wire.clone();
+        status.invite = self.invite.as_ref().map(|r| r.status.borrow().clone());
         let status = super::backup::with_backup(status, &self.store, &self.backups);
         let line = snapshot::status_line(&status);
         let key = (status.state.clone(), status.step.clone());
@@ -404,6 +412,7 @@ impl Shell {
             (inbox_file, true)
         };
         let Some(stamp) = definition::stamp(&candidate) else {
+            self.poll_pairing(&me).await;
             return;
         };
         if self.refused.get(&candidate) == Some(&stamp) {
@@ -443,6 +452,71 @@ impl Shell {
     }
 }
 
+impl Shell {
+    /// Without a definition file: looks for a pairing code (inbox, then `pairing_file`) and
+    /// starts resolving it. A code that cannot be read is refused once per file version.
+    async fn poll_pairing(&mut self, me: &PublicIdentity) {
+        if self.invite.is_some() {
+            return;
+        }
+        let mut candidates = vec![self.cfg.inbox().join(super::invite::PAIRING_FILE)];
+        candidates.extend(self.cfg.pairing_file.clone());
+        for path in candidates {
+            let Some(stamp) = definition::stamp(&path) else {
+                continue;
+            };
+            if self.refused.get(&path) == Some(&stamp) {
+                continue;
+            }
+            let p = path.clone();
+            let Some(read) = blocking(move || super::invite::read_code(&p)).await else {
+                return;
+            };
+            let file = path.display().to_string();
+            let code = match read {
+                Ok(code) => code,
+                Err(why) => {
+                    tracing::warn!(file = %file, reason = %why, "refused the pairing code");
+                    self.refused.insert(path, stamp);
+                    let reason = format!("pairing code: {why}");
+                    self.lc
+                        .handle(now(), Input::DefinitionRejected { file, reason });
+                    continue;
+                }
+            };
+            let (enr, api) = match (
+                dkgd_formats::enr::Enr::parse(&me.enr),
+                dkgd_invite::ApiClient::new(
+                    self.cfg.api_url.clone(),
+                    dkgd_invite::Limits::default(),
+                ),
+            ) {
+                (Ok(enr), Ok(api)) => (enr, api),
+                (Err(e), _) => {
+                    tracing::error!(error = %e, "this node's own ENR does not parse");
+                    return;
+                }
+                (_, Err(e)) => {
+                    tracing::error!(error = %e, "cannot set up the Obol API client");
+                    return;
+                }
+            };
+            tracing::info!(file = %file, config_hash = %code.config_hash_hex(), api = %self.cfg.api_url.as_str(), "pairing code read: resolving the cluster invite");
+            self.invite = Some(super::invite::spawn(super::invite::Context {
+                code,
+                source: path,
+                api,
+                data_dir: self.cfg.data_dir.clone(),
+                inbox: self.cfg.inbox(),
+                enr,
+                backoff: self.cfg.backoff,
+            }));
+            self.publish();
+            return;
+        }
+    }
+}
+
 /// The lifecycle input for artifacts found on disk, if there are any.
 fn artifacts_outcome(dir: &std::path::Path, verify: &super::VerifyFn) -> Option<Input> {
     match startup::artifacts(dir, verify) {
@@ -451,6 +525,18 @@ fn artifacts_outcome(dir: &std::path::Path, verify: &super::VerifyFn) -> Option<
             Some(Input::CeremonySucceeded { lock_hash })
         }
         crate::lifecycle::ArtifactFacts::Invalid { why } => Some(Input::ArtifactsInvalid { why }),
+    }
+}
+
+/// Resolves when the invite task's status changed; never when it has ended.
+async fn invite_changed(invite: &mut Option<super::invite::Running>) {
+    match invite {
+        Some(r) => {
+            if r.status.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
     }
 }
 

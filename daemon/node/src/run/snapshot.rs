@@ -74,6 +74,7 @@ pub(super) fn status(
         backup: Default::default(),
         warnings: Vec::new(),
         wire: None,
+        invite: None,
     }
 }
 

@@ -48,12 +48,44 @@ pub struct Status {
     /// The charon wire profile of the current (or last) ceremony and what each peer
     /// announced (absent before the first ceremony starts).
     pub wire: Option<Wire>,
+    /// The cluster invite being resolved from a pairing code (absent without one).
+    pub invite: Option<Invite>,
     /// Seconds since the daemon started.
     pub uptime_secs: u64,
     /// Automatic backups (README "Backups").
     pub backup: BackupStatus,
     /// Health warnings for the operator (not failures), e.g. no backup recipient.
     pub warnings: Vec<String>,
+}
+
+/// A pairing code at work: the invite it names and where it stands with the Obol API.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Invite {
+    /// The file the code was read from.
+    pub source: String,
+    /// The definition's config hash (0x-hex).
+    pub config_hash: String,
+    /// The network the code names.
+    pub network: String,
+    /// `fetching`, `accepting`, `awaiting-signatures`, `complete`.
+    pub stage: String,
+    /// The cluster's name, once fetched.
+    pub cluster_name: Option<String>,
+    /// Operators that accepted.
+    pub signed: u32,
+    /// Operators in the cluster.
+    pub operators: u32,
+    /// The operators still to accept, e.g. `operator 2 (0xAbC…)`.
+    pub missing: Vec<String>,
+    /// What the owner must do, when the box cannot do it itself.
+    pub action: Option<String>,
+    /// When the API is asked next (Unix seconds).
+    pub next_poll_unix: Option<u64>,
+    /// The last API or check error.
+    pub last_error: Option<String>,
+    /// API requests by outcome (`ok`, `not-found`, `retry-later`, `unreachable`, `refused`, …).
+    pub requests: BTreeMap<String, u64>,
 }
 
 /// Progress of the current step.

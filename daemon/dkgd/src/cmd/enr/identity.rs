@@ -44,7 +44,7 @@ impl Identity {
 
 /// The ENR as a terminal QR code (Unicode half blocks, two modules per character cell).
 /// Drawn for the usual light-on-dark terminal: light modules are printed as blocks.
-pub(super) fn qr(text: &str) -> Result<String, Failure> {
+pub(crate) fn qr(text: &str) -> Result<String, Failure> {
     use qrcode::render::unicode::Dense1x2;
     let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::L)
         .map_err(|e| {
