@@ -100,7 +100,7 @@ fn four_boxes_pair_by_code_and_complete_a_ceremony() {
             .map(|j| format!("\"{}=/ip4/127.0.0.1/tcp/{}\"", ids[j], ports[j]))
             .collect();
         let extra = format!(
-            "listen = [\"/ip4/127.0.0.1/tcp/{}\"]\npeer_addrs = [{}]\napi_url = \"{}\"\npairing_file = \"{}\"\n",
+            "listen = [\"/ip4/127.0.0.1/tcp/{}\"]\npeer_addrs = [{}]\napi_url = \"{}\"\npairing_file = \"{}\"\npublish_lock = true\n",
             ports[i],
             peers.join(", "),
             api.url,
@@ -184,10 +184,110 @@ fn four_boxes_pair_by_code_and_complete_a_ceremony() {
     }
     assert!(hashes.windows(2).all(|w| w[0] == w[1]), "{hashes:?}");
     // The two self-operated boxes accepted the terms and the invite themselves.
-    let store = api.lock();
-    for k in &node_keys[..2] {
-        assert!(store.terms.contains(&hex(&k.public_key().eth_address())));
+    {
+        let store = api.lock();
+        for k in &node_keys[..2] {
+            assert!(store.terms.contains(&hex(&k.public_key().eth_address())));
+        }
     }
+    // publish_lock: the API holds the lock (each box posts it once, in the background).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let published: Vec<String> = api
+            .lock()
+            .locks
+            .iter()
+            .filter_map(|l| l["lock_hash"].as_str().map(str::to_owned))
+            .collect();
+        if published.len() == N {
+            assert!(published.iter().all(|h| *h == hashes[0]), "{published:?}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "published: {published:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Zero-touch (`operator_address`, no code): the box pages through the operator's
+/// definitions, finds the one it belongs to on page 3 of 3 and accepts it; when a second
+/// qualifying invite appears, a freshly started box refuses both instead of guessing.
+#[test]
+fn zero_touch_finds_its_invite_on_page_three_and_refuses_two() {
+    use dkgd_formats::eip712;
+    let rt = runtime();
+    let api = rt.block_on(ObolApi::start());
+    let d = tempfile::tempdir().unwrap();
+    let me = key(70);
+    let address = me.public_key().eth_address();
+    let foreign = Enr::create(&key(71)).to_text().to_owned();
+    // 24 invites where this address already accepted with another box's ENR: not for us.
+    for i in 0..24u8 {
+        let ops = [key(100 + i), key(130 + i), key(70)];
+        let mut config = LocalClusterConfig::new(Version::V1_10, &HOODI, 1);
+        config.name = format!("other-{i:02}");
+        let mut def = definition_for_local_cluster(
+            &config,
+            &ops,
+            &key(201),
+            &mut ChaCha20Rng::seed_from_u64(5),
+        )
+        .unwrap();
+        let op = def.operators.as_mut().unwrap().get_mut(2).unwrap();
+        op.enr = foreign.clone();
+        op.enr_signature = me
+            .sign_digest(&eip712::enr_digest(HOODI.chain_id, &foreign))
+            .to_vec();
+        api.put(&def.with_hashes_recomputed().unwrap());
+    }
+    let ours = launchpad_definition(&[key(72), key(73), key(70)], "zz-ours");
+    api.put(&ours);
+    let root = d.path().join("box");
+    put_key(&root.join("data"), &me);
+    let extra = format!(
+        "api_url = \"{}\"\noperator_address = \"0x{}\"\n",
+        api.url,
+        hex(&address)
+    );
+    let mut daemon = Daemon::start(&root, &extra);
+    let want = format!("0x{}", hex(&ours.config_hash.unwrap()));
+    let st = daemon.wait_status("our invite found and accepted", START, |v| {
+        v["invite"]["config_hash"] == want.as_str() && v["invite"]["stage"] == "awaiting-signatures"
+    });
+    assert_eq!(st["invite"]["signed"], 1, "{st}");
+    let pages = api
+        .seen()
+        .iter()
+        .filter(|l| l.contains("/operator/"))
+        .count();
+    assert_eq!(pages, 3, "{:?}", api.seen());
+    assert!(api.lock().terms.contains(&hex(&address)));
+    daemon.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(daemon.wait_exit(Duration::from_secs(20)), Some(0));
+
+    // A second invite for this box: a fresh box refuses both.
+    let second = launchpad_definition(&[key(74), key(75), key(70)], "zz-second");
+    api.put(&second);
+    std::fs::remove_dir_all(root.join("data")).unwrap();
+    put_key(&root.join("data"), &me);
+    let mut daemon = Daemon::start_with(&root, &root.join("dkgd.toml"), &[]);
+    let st = daemon.wait_status("two invites refused", START, |v| {
+        v["invite"]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("refusing all of them"))
+    });
+    let err = st["invite"]["last_error"].as_str().unwrap();
+    assert!(
+        err.contains("zz-second") && err.contains("zz-ours"),
+        "{err}"
+    );
+    assert_eq!(st["invite"]["stage"], "searching", "{st}");
+    assert!(!daemon
+        .data_dir
+        .join("inbox/cluster-definition.json")
+        .exists());
 }
 
 fn hex(b: &[u8]) -> String {

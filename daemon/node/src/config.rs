@@ -60,6 +60,10 @@ pub struct Config {
     /// A second place a pairing code is read from (the boot partition of a headless box),
     /// besides `<state dir>/inbox/pairing-code`.
     pub pairing_file: Option<PathBuf>,
+    /// Zero-touch: the operator's wallet address whose invites the box looks for itself.
+    pub operator_address: Option<[u8; 20]>,
+    /// POST the lock to the Obol API after a complete ceremony (like `charon dkg --publish`).
+    pub publish_lock: bool,
 }
 
 impl Config {
@@ -103,6 +107,10 @@ pub struct Settings {
     pub api_url: Option<String>,
     /// `pairing_file`: another file a pairing code is read from (e.g. on the boot partition).
     pub pairing_file: Option<PathBuf>,
+    /// `operator_address`: zero-touch mode, poll the API for this operator's invites.
+    pub operator_address: Option<String>,
+    /// `publish_lock`: POST the lock to the API after a complete ceremony.
+    pub publish_lock: Option<bool>,
 }
 
 /// A configuration problem; each names where the bad value came from.
@@ -147,6 +155,9 @@ pub enum ConfigError {
     /// A backup recipient is not an age public key.
     #[error("backup_recipients: {0}")]
     BackupRecipient(String),
+    /// `operator_address` is not an Ethereum address.
+    #[error("operator_address {0:?} is not an Ethereum address (0x followed by 40 hex digits)")]
+    OperatorAddress(String),
     /// `api_url` is not an acceptable API URL.
     #[error("api_url: {0}")]
     ApiUrl(dkgd_invite::api::BadApiUrl),
@@ -200,6 +211,8 @@ impl Settings {
             backup_export_dir: get("DKGD_BACKUP_EXPORT_DIR").map(PathBuf::from),
             api_url: get("DKGD_API_URL"),
             pairing_file: get("DKGD_PAIRING_FILE").map(PathBuf::from),
+            operator_address: get("DKGD_OPERATOR_ADDRESS"),
+            publish_lock: parsed(&get, "DKGD_PUBLISH_LOCK")?,
         })
     }
 
@@ -221,6 +234,8 @@ impl Settings {
             backup_export_dir: over.backup_export_dir.or(self.backup_export_dir),
             api_url: over.api_url.or(self.api_url),
             pairing_file: over.pairing_file.or(self.pairing_file),
+            operator_address: over.operator_address.or(self.operator_address),
+            publish_lock: over.publish_lock.or(self.publish_lock),
         }
     }
 
@@ -259,6 +274,11 @@ impl Settings {
             )
             .map_err(ConfigError::ApiUrl)?,
             pairing_file: self.pairing_file.filter(|p| !p.as_os_str().is_empty()),
+            operator_address: match self.operator_address.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(text) => Some(parse_address(text)?),
+            },
+            publish_lock: self.publish_lock.unwrap_or(false),
         })
     }
 }
@@ -276,6 +296,17 @@ pub fn load(
     base.overlay(Settings::from_env(env)?)
         .overlay(flags)
         .resolve()
+}
+
+fn parse_address(text: &str) -> Result<[u8; 20], ConfigError> {
+    let bad = || ConfigError::OperatorAddress(text.to_owned());
+    let body = text.strip_prefix("0x").ok_or_else(bad)?;
+    let mut out = [0u8; 20];
+    if body.len() != 40 {
+        return Err(bad());
+    }
+    hex::decode_to_slice(body, &mut out).map_err(|_| bad())?;
+    Ok(out)
 }
 
 fn parsed<T: std::str::FromStr>(

@@ -34,6 +34,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<Code, Failure> {
         backup_export_dir: None,
         api_url: args.api_url.clone(),
         pairing_file: args.pairing_file.clone(),
+        operator_address: None,
+        publish_lock: None,
     };
     let cfg = config::load(file.as_deref(), |k| std::env::var(k).ok(), flags).map_err(|e| {
         Failure::new(

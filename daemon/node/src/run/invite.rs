@@ -67,7 +67,7 @@ impl Drop for Running {
 
 /// What the task needs.
 pub(super) struct Context {
-    pub(super) code: PairingCode,
+    pub(super) code: Invitation,
     pub(super) source: PathBuf,
     pub(super) api: ApiClient,
     pub(super) data_dir: PathBuf,
@@ -76,26 +76,129 @@ pub(super) struct Context {
     pub(super) backoff: Backoff,
 }
 
-/// Starts resolving `ctx.code`.
+/// What names the invite.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Invitation {
+    /// A pairing code.
+    Code(PairingCode),
+    /// Zero-touch: the operator's wallet address; the API is searched for its invites.
+    Operator([u8; 20]),
+}
+
+/// Starts resolving the invitation.
 pub(super) fn spawn(ctx: Context) -> Running {
-    let network = ctx.code.network().map(|n| n.name).unwrap_or("unknown");
-    let first = Invite {
+    let mut first = Invite {
         source: ctx.source.display().to_string(),
-        config_hash: ctx.code.config_hash_hex(),
-        network: network.to_owned(),
-        stage: "fetching".to_owned(),
         ..Invite::default()
     };
+    match ctx.code {
+        Invitation::Code(code) => show_code(&mut first, &code),
+        Invitation::Operator(_) => first.stage = "searching".to_owned(),
+    }
     let (tx, rx) = watch::channel(first);
-    let task = tokio::spawn(resolve(ctx, tx));
+    let task = tokio::spawn(async move {
+        let code = match ctx.code {
+            Invitation::Code(code) => code,
+            Invitation::Operator(address) => {
+                let code = search(&ctx, &address, &tx).await;
+                tx.send_modify(|s| show_code(s, &code));
+                code
+            }
+        };
+        resolve(ctx, code, tx).await;
+    });
     Running { status: rx, task }
 }
 
-async fn resolve(ctx: Context, tx: watch::Sender<Invite>) {
+fn show_code(s: &mut Invite, code: &PairingCode) {
+    s.config_hash = code.config_hash_hex();
+    s.network = code
+        .network()
+        .map(|n| n.name)
+        .unwrap_or("unknown")
+        .to_owned();
+    s.stage = "fetching".to_owned();
+}
+
+/// Zero-touch: polls the operator's definitions until exactly one qualifies (verifies, and
+/// names this box's ENR or key address, or the operator's address). Two or more: all refused,
+/// never a guess.
+async fn search(ctx: &Context, address: &[u8; 20], tx: &watch::Sender<Invite>) -> PairingCode {
+    let mut failures = 0u32;
+    let shown = dkgd_crypto::k1::eip55_checksum(address);
+    loop {
+        let delay = match ctx.api.operator_definitions(address, api::MAX_PAGES).await {
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                note_error(tx, &e);
+                e.retry_after()
+                    .unwrap_or_else(|| ctx.backoff.delay(failures))
+            }
+            Ok(found) => {
+                count(tx, "ok");
+                failures = 0;
+                let mut qualifying: Vec<(PairingCode, String)> = Vec::new();
+                for bytes in &found {
+                    if let Some(q) = qualifies(bytes, &ctx.enr, address) {
+                        if !qualifying.iter().any(|(c, _)| c == &q.0) {
+                            qualifying.push(q);
+                        }
+                    }
+                }
+                match qualifying.as_slice() {
+                    [(code, name)] => {
+                        tracing::info!(config_hash = %code.config_hash_hex(), cluster = %name, "zero-touch: found this box's cluster invite");
+                        return *code;
+                    }
+                    [] => tx.send_modify(|s| {
+                        s.last_error = None;
+                        s.action = Some(format!(
+                            "no cluster invite names operator {shown} or this box yet ({} found for the address): create the cluster in the launchpad with this operator",
+                            found.len()
+                        ));
+                    }),
+                    many => {
+                        let list: Vec<String> = many
+                            .iter()
+                            .map(|(c, n)| format!("{n} ({})", c.config_hash_hex()))
+                            .collect();
+                        let why = format!(
+                            "{} cluster invites name this box: {}; refusing all of them (dkgd never guesses which cluster to join): cancel the extra ones in the launchpad, or give this box a pairing code",
+                            many.len(),
+                            list.join(", ")
+                        );
+                        tracing::warn!("{why}");
+                        tx.send_modify(|s| s.last_error = Some(why));
+                    }
+                }
+                ctx.backoff.delay(1)
+            }
+        };
+        let delay = with_jitter(delay);
+        tx.send_modify(|s| s.next_poll_unix = Some(unix_now().saturating_add(delay.as_secs())));
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// A definition from an operator page that this box should join, with its code and name.
+fn qualifies(bytes: &[u8], enr: &Enr, operator: &[u8; 20]) -> Option<(PairingCode, String)> {
+    let def = dkgd_formats::definition::Definition::from_json(bytes).ok()?;
+    let net = dkgd_formats::network::by_fork_version(&def.fork_version).ok()?;
+    let code = PairingCode::new(net, def.config_hash?);
+    let checked = check_definition(bytes, &code, enr).ok()?;
+    let names_operator = checked
+        .definition
+        .operators()
+        .iter()
+        .any(|o| o.address.bytes() == Some(*operator));
+    (checked.our_index.is_some() || names_operator).then(|| (code, def.name))
+}
+
+async fn resolve(ctx: Context, code: PairingCode, tx: watch::Sender<Invite>) {
     let mut failures = 0u32;
     let mut accepted = false;
     loop {
-        let delay = match ctx.api.definition(&ctx.code.config_hash).await {
+        let delay = match ctx.api.definition(&code.config_hash).await {
             Err(e) => {
                 failures = failures.saturating_add(1);
                 note_error(&tx, &e);
@@ -104,10 +207,10 @@ async fn resolve(ctx: Context, tx: watch::Sender<Invite>) {
             }
             Ok(bytes) => {
                 count(&tx, "ok");
-                match check_definition(&bytes, &ctx.code, &ctx.enr) {
+                match check_definition(&bytes, &code, &ctx.enr) {
                     Err(e) => {
                         failures = failures.saturating_add(1);
-                        tracing::warn!(config_hash = %ctx.code.config_hash_hex(), error = %e, "refused the API's definition");
+                        tracing::warn!(config_hash = %code.config_hash_hex(), error = %e, "refused the API's definition");
                         tx.send_modify(|s| s.last_error = Some(e.to_string()));
                         ctx.backoff.delay(failures)
                     }
@@ -133,11 +236,11 @@ async fn resolve(ctx: Context, tx: watch::Sender<Invite>) {
                             show(s, &c);
                             s.stage = "accepting".into();
                         });
-                        match accept(&ctx, &c).await {
+                        match accept(&ctx, &code, &c).await {
                             Ok(()) => {
                                 accepted = true;
                                 failures = 0;
-                                tracing::info!(config_hash = %ctx.code.config_hash_hex(), "accepted the cluster invite (terms and operator signatures sent)");
+                                tracing::info!(config_hash = %code.config_hash_hex(), "accepted the cluster invite (terms and operator signatures sent)");
                                 continue;
                             }
                             Err(e) => {
@@ -192,12 +295,12 @@ fn owner_action(c: &Checked, enr: &Enr) -> Option<String> {
     ))
 }
 
-async fn accept(ctx: &Context, c: &Checked) -> Result<(), ApiError> {
+async fn accept(ctx: &Context, code: &PairingCode, c: &Checked) -> Result<(), ApiError> {
     let data_dir = ctx.data_dir.clone();
     let enr = ctx.enr.to_text().to_owned();
     let version = c.definition.version.as_str().to_owned();
     let fork = c.definition.fork_version;
-    let hash = ctx.code.config_hash;
+    let hash = code.config_hash;
     let signed = tokio::task::spawn_blocking(move || {
         super::identity::with_key(&data_dir, "dkgd run (accepting an invite)", |key| {
             (
@@ -275,4 +378,45 @@ fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// Attempts at publishing a lock before giving up (logged; completion is never undone).
+const PUBLISH_ATTEMPTS: u32 = 8;
+
+/// POSTs the data dir's lock to the API in the background, retried with backoff (what
+/// `charon dkg --publish` does); failures are logged, never fatal.
+pub(super) fn publish_lock(cfg: &crate::config::Config) {
+    let path = cfg.data_dir.join("cluster-lock.json");
+    let backoff = cfg.backoff;
+    let api = match ApiClient::new(cfg.api_url.clone(), dkgd_invite::Limits::default()) {
+        Ok(api) => api,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot publish the lock: no API client");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        let p = path.clone();
+        let Ok(Ok(lock)) = tokio::task::spawn_blocking(move || std::fs::read(p)).await else {
+            tracing::warn!(file = %path.display(), "cannot publish the lock: cannot read it");
+            return;
+        };
+        for attempt in 1..=PUBLISH_ATTEMPTS {
+            match api.publish_lock(&lock).await {
+                Ok(()) => {
+                    tracing::info!(api = %api.base().as_str(), "published the cluster lock to the Obol API");
+                    return;
+                }
+                Err(e) if attempt < PUBLISH_ATTEMPTS && e.is_transient() => {
+                    tracing::warn!(error = %e, attempt, "publishing the lock failed; retrying");
+                    let wait = e.retry_after().unwrap_or_else(|| backoff.delay(attempt));
+                    tokio::time::sleep(with_jitter(wait)).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, attempt, "publishing the lock failed; the ceremony is complete regardless (publish it from the launchpad)");
+                    return;
+                }
+            }
+        }
+    });
 }

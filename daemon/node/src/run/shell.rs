@@ -44,6 +44,8 @@ pub(super) struct Shell {
     wire: Option<Wire>,
     /// The pairing code being resolved, if one was found.
     invite: Option<super::invite::Running>,
+    /// A ceremony ran in this process and `publish_lock` is set: POST the lock once complete.
+    publish_pending: bool,
 }
 
 fn now() -> UnixMs {
@@ -118,6 +120,7 @@ impl Shell {
             logged: (String::new(), None),
             wire: None,
             invite: None,
+            publish_pending: false,
         };
         shell.apply_actions().await;
         let line = snapshot::status_line(&shell.tx.borrow().status);
@@ -220,7 +223,10 @@ impl Shell {
                     };
                     self.lc.handle(now(), input);
                 }
-                Action::StartCeremony { attempt } => self.start_ceremony(attempt).await,
+                Action::StartCeremony { attempt } => {
+                    self.publish_pending |= self.cfg.publish_lock;
+                    self.start_ceremony(attempt).await;
+                }
                 Action::ScheduleRetry(at) => self.retry_at = Some(at),
                 Action::Persist(record) => {
                     let store = Arc::clone(&self.store);
@@ -236,6 +242,10 @@ impl Shell {
                 }
                 Action::StateChanged => {
                     self.auto_backup().await;
+                    if self.publish_pending && *self.lc.state() == State::Complete {
+                        self.publish_pending = false;
+                        super::invite::publish_lock(&self.cfg);
+                    }
                     self.publish();
                 }
             }
@@ -484,36 +494,50 @@ impl Shell {
                     continue;
                 }
             };
-            let (enr, api) = match (
-                dkgd_formats::enr::Enr::parse(&me.enr),
-                dkgd_invite::ApiClient::new(
-                    self.cfg.api_url.clone(),
-                    dkgd_invite::Limits::default(),
-                ),
-            ) {
-                (Ok(enr), Ok(api)) => (enr, api),
-                (Err(e), _) => {
-                    tracing::error!(error = %e, "this node's own ENR does not parse");
-                    return;
-                }
-                (_, Err(e)) => {
-                    tracing::error!(error = %e, "cannot set up the Obol API client");
-                    return;
-                }
-            };
             tracing::info!(file = %file, config_hash = %code.config_hash_hex(), api = %self.cfg.api_url.as_str(), "pairing code read: resolving the cluster invite");
-            self.invite = Some(super::invite::spawn(super::invite::Context {
-                code,
-                source: path,
-                api,
-                data_dir: self.cfg.data_dir.clone(),
-                inbox: self.cfg.inbox(),
-                enr,
-                backoff: self.cfg.backoff,
-            }));
-            self.publish();
+            self.start_invite(me, super::invite::Invitation::Code(code), path);
             return;
         }
+        if let Some(address) = self.cfg.operator_address {
+            tracing::info!(api = %self.cfg.api_url.as_str(), "zero-touch: looking for this operator's cluster invites");
+            let source = PathBuf::from(format!(
+                "operator_address {}",
+                dkgd_crypto::k1::eip55_checksum(&address)
+            ));
+            self.start_invite(me, super::invite::Invitation::Operator(address), source);
+        }
+    }
+
+    fn start_invite(
+        &mut self,
+        me: &PublicIdentity,
+        code: super::invite::Invitation,
+        source: PathBuf,
+    ) {
+        let (enr, api) = match (
+            dkgd_formats::enr::Enr::parse(&me.enr),
+            dkgd_invite::ApiClient::new(self.cfg.api_url.clone(), dkgd_invite::Limits::default()),
+        ) {
+            (Ok(enr), Ok(api)) => (enr, api),
+            (Err(e), _) => {
+                tracing::error!(error = %e, "this node's own ENR does not parse");
+                return;
+            }
+            (_, Err(e)) => {
+                tracing::error!(error = %e, "cannot set up the Obol API client");
+                return;
+            }
+        };
+        self.invite = Some(super::invite::spawn(super::invite::Context {
+            code,
+            source,
+            api,
+            data_dir: self.cfg.data_dir.clone(),
+            inbox: self.cfg.inbox(),
+            enr,
+            backoff: self.cfg.backoff,
+        }));
+        self.publish();
     }
 }
 
