@@ -191,7 +191,7 @@ fn qualifies(bytes: &[u8], enr: &Enr, operator: &[u8; 20]) -> Option<(PairingCod
         .operators()
         .iter()
         .any(|o| o.address.bytes() == Some(*operator));
-    (checked.our_index.is_some() || names_operator).then(|| (code, def.name))
+    (checked.our_index.is_some() || names_operator).then_some((code, def.name))
 }
 
 async fn resolve(ctx: Context, code: PairingCode, tx: watch::Sender<Invite>) {
