@@ -82,6 +82,7 @@ pub fn render(status: &Status) -> String {
     );
     let _ = writeln!(out, "dkgd_uptime_seconds {}", status.uptime_secs);
     backups(&mut out, status);
+    invite(&mut out, status);
     family(
         &mut out,
         "dkgd_build_info",
@@ -140,6 +141,40 @@ fn backups(out: &mut String, status: &Status) {
     }
 }
 
+/// Obol API requests by outcome and the operators signed, while an invite is resolved.
+fn invite(out: &mut String, status: &Status) {
+    let Some(i) = &status.invite else {
+        return;
+    };
+    family(
+        out,
+        "dkgd_api_requests_total",
+        "counter",
+        "Obol API requests by outcome (ok, not-found, retry-later, unreachable, server-error, refused).",
+    );
+    for (outcome, n) in &i.requests {
+        let _ = writeln!(
+            out,
+            "dkgd_api_requests_total{{outcome=\"{}\"}} {n}",
+            escape(outcome)
+        );
+    }
+    family(
+        out,
+        "dkgd_invite_operators_signed",
+        "gauge",
+        "Operators of the invited cluster that accepted (of dkgd_invite_operators).",
+    );
+    let _ = writeln!(out, "dkgd_invite_operators_signed {}", i.signed);
+    family(
+        out,
+        "dkgd_invite_operators",
+        "gauge",
+        "Operators of the invited cluster.",
+    );
+    let _ = writeln!(out, "dkgd_invite_operators {}", i.operators);
+}
+
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
@@ -174,5 +209,35 @@ mod tests {
         let text = render(&s);
         assert!(text.contains("dkgd_backups_stored 2\n"), "{text}");
         assert!(text.contains("dkgd_backup_age_seconds "), "{text}");
+        assert!(!text.contains("dkgd_api_requests_total"), "{text}");
+    }
+
+    #[test]
+    fn api_requests_by_outcome_while_an_invite_is_resolved() {
+        let mut invite = crate::status::model::Invite {
+            signed: 2,
+            operators: 4,
+            ..Default::default()
+        };
+        invite.requests.insert("ok".into(), 3);
+        invite.requests.insert("retry-later".into(), 1);
+        let s = Status {
+            invite: Some(invite),
+            ..Status::default()
+        };
+        let text = render(&s);
+        assert!(
+            text.contains("dkgd_api_requests_total{outcome=\"ok\"} 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("dkgd_api_requests_total{outcome=\"retry-later\"} 1\n"),
+            "{text}"
+        );
+        assert!(text.contains("dkgd_invite_operators_signed 2\n"), "{text}");
+        assert!(
+            text.contains("# TYPE dkgd_api_requests_total counter\n"),
+            "{text}"
+        );
     }
 }
