@@ -42,8 +42,9 @@ pub fn read_code(path: &Path) -> Result<PairingCode, String> {
     file.take(MAX_CODE_FILE)
         .read_to_string(&mut text)
         .map_err(|e| format!("cannot read it as text: {e}"))?;
-    // `0x… hoodi` (hash and network on one line) is accepted as well.
-    let mut words = text.split_whitespace();
+    // `0x… hoodi` (hash and network on one line) is accepted as well; a byte-order mark
+    // (Notepad's UTF-8) and CRLF line ends from a laptop are not part of the code.
+    let mut words = text.trim_start_matches('\u{feff}').split_whitespace();
     let first = words.next().unwrap_or_default();
     let network = match words.next() {
         Some(name) => Some(dkgd_formats::network::by_name(name).map_err(|e| format!("{e}"))?),
@@ -419,4 +420,42 @@ pub(super) fn publish_lock(cfg: &crate::config::Config) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_code;
+
+    const CODE: &str = "dkg1qygqqzgsqqqsyqcyq5rqwzqfpg9scrgwpugpzysnzs23v9ccrydpk8qarc0sl367ah";
+
+    fn read(content: &[u8]) -> Result<String, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let path = dir.path().join("pairing-code");
+        std::fs::write(&path, content).map_err(|e| e.to_string())?;
+        read_code(&path).map(|c| c.config_hash_hex())
+    }
+
+    #[test]
+    fn a_laptop_written_code_reads_the_same() {
+        let want = format!(
+            "0x{}",
+            (0u8..32).map(|b| format!("{b:02x}")).collect::<String>()
+        );
+        assert_eq!(read(CODE.as_bytes()).as_deref(), Ok(want.as_str()));
+        let windows = format!("\u{feff}{CODE}\r\n");
+        assert_eq!(read(windows.as_bytes()).as_deref(), Ok(want.as_str()));
+        let hash_and_net = format!("{want} hoodi\n");
+        assert_eq!(read(hash_and_net.as_bytes()).as_deref(), Ok(want.as_str()));
+    }
+
+    #[test]
+    fn typos_and_strangers_are_refused() {
+        let typo = CODE.replace("qygq", "qygp");
+        assert!(read(typo.as_bytes()).is_err());
+        assert!(read(b"0x0011 nosuchnet").is_err());
+        assert!(read(b"").is_err());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = read_code(&dir.path().join("absent")).expect_err("no file");
+        assert!(err.contains("cannot read it"), "{err}");
+    }
 }

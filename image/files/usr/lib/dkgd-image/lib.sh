@@ -18,6 +18,17 @@ json_obj() {
   printf '%s' "$1" | grep -o "\"$2\":{[^{}]*}" | head -n 1
 }
 
+# json_invite JSON: the "invite" object's fields up to its request counters (the only
+# nested object in it), or nothing when no pairing code is being resolved.
+json_invite() {
+  printf '%s' "$1" | grep -o '"invite":{.*"requests":' | head -n 1
+}
+# json_top JSON: the document without its "invite" object, so that json_str finds the
+# daemon's own fields (last_error) rather than the invite's.
+json_top() {
+  printf '%s' "$1" | sed 's/"invite":{.*"requests":{[^}]*}}/"invite":{}/'
+}
+
 # dkgd_json: GET /status as one compact line (indentation dropped, `": "` -> `":`), or
 # nothing (daemon not answering).
 dkgd_json() {
@@ -31,6 +42,9 @@ dkgd_json() {
 image_state() {
   if [ -n "$1" ]; then
     s=$(json_str "$1" state)
+    # Waiting for a definition while a pairing code is being resolved: the owner's word
+    # for that is "pairing" (the LED blinks slowly, status.txt shows the invite).
+    if [ "$s" = awaiting-definition ] && [ -n "$(json_invite "$1")" ]; then s=pairing; fi
     [ -n "$s" ] && { echo "$s"; return; }
   fi
   if [ "$(systemctl show -p ActiveState --value dkgd.service 2>/dev/null)" = failed ]; then
@@ -61,7 +75,7 @@ state_meaning() {
     first-boot) echo "starting up: creating this box's identity key" ;;
     waiting-for-clock) echo "waiting for the clock: the box has no battery clock and needs network time; connect Ethernet with Internet access (NTP, UDP port 123)" ;;
     awaiting-definition) echo "ready: waiting for a cluster definition (put this box's ENR, enr.txt, into the launchpad)" ;;
-    *pairing*) echo "pairing: waiting to be paired (see pairing-code in README.txt)" ;;
+    *pairing*) echo "pairing: resolving the cluster invite of the pairing code (see 'invite' below and README.txt)" ;;
     awaiting-peers) echo "running: waiting for the other operators' boxes to connect" ;;
     ceremony) echo "running: the key generation ceremony is in progress; keep the box powered" ;;
     complete) echo "done: the cluster's keys are created; back them up (see README.txt)" ;;
