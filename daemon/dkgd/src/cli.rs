@@ -53,6 +53,21 @@ pub(crate) enum Command {
     /// Print the pairing code (dkg1…) of a cluster invite, for the creator to hand out, or
     /// read one back (--show).
     PairingCode(PairingCodeArgs),
+    /// Give the running daemon a pairing code (dkg1…, a launchpad invite link, or
+    /// `0x<config hash> <network>`): it fetches, checks and accepts the cluster invite.
+    Pair(PairArgs),
+}
+
+/// Arguments of `dkgd pair`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PairArgs {
+    /// The pairing code, the launchpad invite link, or a 0x config hash followed by the
+    /// network name.
+    #[arg(required = true, num_args = 1..=2, value_name = "CODE")]
+    pub(crate) code: Vec<String>,
+    /// The daemon's status socket [default: $DKGD_SOCKET or /run/dkgd/status.sock].
+    #[arg(long)]
+    pub(crate) socket: Option<PathBuf>,
 }
 
 /// Arguments of `dkgd pairing-code`.

@@ -1,6 +1,6 @@
 //! `dkgd run` joining a cluster from a pairing code, against a real HTTP server speaking the
-//! Obol API contract (the double in daemon/invite/tests/support): codes in the inbox and in the
-//! boot-partition file, self-operated boxes accepting by themselves, boxes whose operator is
+//! Obol API contract (the double in daemon/invite/tests/support): codes by `dkgd pair`, by
+//! `POST /pair`, in the inbox and in the boot-partition file, self-operated boxes accepting by themselves, boxes whose operator is
 //! a separate wallet (the test acts as the launchpad), the ceremony, `dkgd verify`; and bad
 //! input (typo, wrong network, unknown hash, not ours, an API that lies) changing nothing.
 
@@ -71,8 +71,9 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// Four daemons, four operators: two boxes are their operators' wallets (they accept by
 /// themselves), two belong to operators with separate wallets (the test signs for them, as the
-/// launchpad would, with the ENR each box shows). Codes arrive in the inbox and on the boot
-/// partition. Every box ends complete with artifacts that verify.
+/// launchpad would, with the ENR each box shows). Codes arrive four ways: `dkgd pair`, the
+/// boot-partition file, `POST /pair` on the socket, the inbox. Every box ends complete with
+/// artifacts that verify.
 #[test]
 fn four_boxes_pair_by_code_and_complete_a_ceremony() {
     const N: usize = 4;
@@ -108,25 +109,31 @@ fn four_boxes_pair_by_code_and_complete_a_ceremony() {
         );
         let mut daemon = Daemon::start(&root, &extra);
         daemon.wait_state("awaiting-definition", START);
-        // Boxes 0 and 2 get the code in the inbox; 1 and 3 on the "boot partition" (as a
-        // launchpad link for 3).
-        if i % 2 == 0 {
-            std::fs::write(
+        // Four ways in: box 0 by `dkgd pair` (the CLI), 1 by the boot-partition file, 2 by a
+        // raw `POST /pair` on the status socket (the launchpad link), 3 by the inbox file.
+        match i {
+            0 => {
+                let out = run(&["pair", &code, "--socket", s(&daemon.socket)]);
+                out.expect_code(0);
+                assert!(out.stdout.contains("paired"), "{}", out.stdout);
+            }
+            1 => {
+                std::fs::create_dir_all(boot.parent().unwrap()).unwrap();
+                std::fs::write(&boot, format!("{code}\r\n")).unwrap();
+            }
+            2 => {
+                let link = format!(
+                    "https://hoodi.launchpad.obol.org/dv?configHash=0x{}",
+                    hex(&def.config_hash.unwrap())
+                );
+                let (status, body) = raw_post(&daemon.socket, "/pair", &link);
+                assert_eq!(status, 202, "{body}");
+            }
+            _ => std::fs::write(
                 daemon.data_dir.join("inbox/pairing-code"),
                 format!("{code}\n"),
             )
-            .unwrap();
-        } else {
-            std::fs::create_dir_all(boot.parent().unwrap()).unwrap();
-            let text = if i == 3 {
-                format!(
-                    "https://hoodi.launchpad.obol.org/dv?configHash=0x{}",
-                    hex(&def.config_hash.unwrap())
-                )
-            } else {
-                code.clone()
-            };
-            std::fs::write(&boot, text).unwrap();
+            .unwrap(),
         }
         daemons.push(daemon);
     }
@@ -290,6 +297,26 @@ fn zero_touch_finds_its_invite_on_page_three_and_refuses_two() {
         .exists());
 }
 
+/// A hand-written HTTP/1.1 POST over the Unix socket (independent of dkgd's client).
+fn raw_post(socket: &Path, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut c = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        c,
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    c.read_to_string(&mut out).unwrap();
+    let (head, rest) = out.split_once("\r\n\r\n").unwrap();
+    (
+        head.split(' ').nth(1).unwrap().parse().unwrap(),
+        rest.to_owned(),
+    )
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -315,6 +342,17 @@ fn bad_codes_and_lying_apis_change_nothing() {
     let mut typo = good.clone().into_bytes();
     let last = typo.len() - 1;
     typo[last] = if typo[last] == b'q' { b'p' } else { b'q' };
+    // Through the CLI: refused before it reaches the daemon (exit 2), nothing written; a
+    // daemon that is not there: exit 75 naming the socket.
+    let typo_text = String::from_utf8(typo.clone()).unwrap();
+    let out = run(&["pair", &typo_text, "--socket", s(&daemon.socket)]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("typo"), "{}", out.stderr);
+    assert!(!code_file.exists());
+    let nowhere = root.join("nowhere.sock");
+    let out = run(&["pair", &good, "--socket", s(&nowhere)]);
+    out.expect_code(75);
+    assert!(out.stderr.contains("nowhere.sock"), "{}", out.stderr);
     std::fs::write(&code_file, &typo).unwrap();
     let st = daemon.wait_status("typo refused", START, |v| {
         v["last_error"].as_str().is_some_and(|e| e.contains("typo"))

@@ -341,3 +341,145 @@ async fn stale_sockets_are_replaced_other_files_are_not() {
         StatusServer::bind(ServerConfig::new(path, Some("no-such-group-dkgd".into()))).unwrap_err();
     assert!(err.to_string().contains("no-such-group-dkgd"), "{err}");
 }
+
+async fn post(path: &Path, target: &str, body: &[u8]) -> (u16, String, String) {
+    let mut req = format!(
+        "POST {target} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(body);
+    exchange(path, &req).await
+}
+
+const CODE: &str = "dkg1qygqqzgsqqqsyqcyq5rqwzqfpg9scrgwpugpzysnzs23v9ccrydpk8qarc0sl367ah";
+
+#[tokio::test]
+async fn pair_drops_a_checked_code_into_the_inbox_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    let inbox2 = inbox.clone();
+    let h = start(move |c| c.pair_inbox = Some(inbox2));
+    let file = inbox.join("pairing-code");
+    // A typo, a stranger, an empty body, a huge body: 400/413 and nothing written.
+    let typo = CODE.replace("qygq", "qygp");
+    let (code, _, body) = post(&h.path, "/pair", typo.as_bytes()).await;
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("checksum"), "{body}");
+    assert_eq!(post(&h.path, "/pair", b"0x00 nosuchnet").await.0, 400);
+    assert_eq!(post(&h.path, "/pair", b"").await.0, 400);
+    assert_eq!(post(&h.path, "/pair", &[b'a'; 4096]).await.0, 413);
+    assert!(!file.exists());
+    let (code, head, _) = get(&h.path, "/pair").await;
+    assert_eq!(code, 405);
+    assert!(head.contains("Allow: POST"), "{head}");
+    // Not waiting for a definition: 409, nothing written.
+    h.set("complete");
+    let (code, _, body) = post(&h.path, "/pair", CODE.as_bytes()).await;
+    assert_eq!(code, 409, "{body}");
+    assert!(body.contains("complete"), "{body}");
+    assert!(!file.exists());
+    // Waiting: accepted, written in canonical form (BOM and CRLF gone), owner-only.
+    h.set("awaiting-definition");
+    let laptop = format!("\u{feff}{CODE}\r\n");
+    let (code, _, body) = post(&h.path, "/pair", laptop.as_bytes()).await;
+    assert_eq!(code, 202, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        v["config_hash"],
+        "0x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    );
+    assert_eq!(v["network"], "hoodi");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), format!("{CODE}\n"));
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // A second code never replaces the first.
+    let (code, _, body) = post(&h.path, "/pair", CODE.as_bytes()).await;
+    assert_eq!(code, 409, "{body}");
+    assert!(body.contains("already waiting"), "{body}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), format!("{CODE}\n"));
+    // An invite being resolved: 409 naming it.
+    std::fs::remove_file(&file).unwrap();
+    let mut s = status("awaiting-definition");
+    s.invite = Some(dkgd_node::status::model::Invite {
+        source: "/boot/firmware/dkgd/pairing-code".into(),
+        config_hash: "0xabc".into(),
+        ..Default::default()
+    });
+    h.tx.send_replace(Arc::new(Snapshot {
+        status: s,
+        started: Instant::now(),
+    }));
+    let (code, _, body) = post(&h.path, "/pair", CODE.as_bytes()).await;
+    assert_eq!(code, 409, "{body}");
+    assert!(
+        body.contains("0xabc") && body.contains("/boot/firmware"),
+        "{body}"
+    );
+    assert!(!file.exists());
+}
+
+#[tokio::test]
+async fn pairing_is_off_without_an_inbox() {
+    let h = start(|_| {});
+    assert_eq!(post(&h.path, "/pair", CODE.as_bytes()).await.0, 503);
+}
+
+#[tokio::test]
+async fn dawdlers_lose_their_slot_after_the_head_timeout() {
+    let h = start(|c| {
+        c.max_connections = 4;
+        c.head_timeout = Duration::from_millis(300);
+    });
+    // A handful of clients that connect and never send a head fill every slot.
+    let mut idle = Vec::new();
+    for _ in 0..4 {
+        idle.push(UnixStream::connect(&h.path).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(get(&h.path, "/status").await.0, 503);
+    // Within the head timeout (plus the polite close) they are gone and others are served.
+    let t = Instant::now();
+    loop {
+        if get(&h.path, "/status").await.0 == 200 {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(2),
+            "dawdlers still hold every slot"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for mut s in idle {
+        let mut buf = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(1), s.read_to_end(&mut buf)).await;
+        assert!(buf.is_empty(), "a dawdler got an answer");
+    }
+}
+
+#[tokio::test]
+async fn the_client_reads_answers_and_names_the_socket() {
+    use dkgd_node::status::client::{request, ClientError};
+    use hyper::Method;
+    let h = start(|_| {});
+    let a = request(&h.path, Method::GET, "/status", None)
+        .await
+        .unwrap();
+    assert_eq!(a.code, 200);
+    let s: Status = serde_json::from_slice(&a.body).unwrap();
+    assert_eq!(s.state, "awaiting-definition");
+    let a = request(&h.path, Method::GET, "/nope", None).await.unwrap();
+    assert_eq!(a.code, 404);
+    assert!(
+        a.error_text().contains("no such endpoint"),
+        "{}",
+        a.error_text()
+    );
+    let gone = h.path.with_file_name("absent.sock");
+    let err = request(&gone, Method::GET, "/status", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ClientError::NotRunning { .. }), "{err}");
+    assert!(err.to_string().contains("absent.sock"), "{err}");
+}

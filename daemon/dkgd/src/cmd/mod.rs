@@ -6,6 +6,7 @@ mod demo;
 mod dkg;
 pub(crate) mod enr;
 mod input;
+mod pair;
 mod pairing;
 mod preflight;
 mod relay;
@@ -52,6 +53,7 @@ pub(crate) fn dispatch(command: Command) -> Result<Code, Failure> {
         Command::Status(args) => status::run(&args),
         Command::Backup(args) => backup::run(&args),
         Command::PairingCode(args) => pairing::run(&args),
+        Command::Pair(args) => pair::run(&args),
     }
 }
 

@@ -5,22 +5,14 @@
 use crate::cli::StatusArgs;
 use crate::exit::{Code, Failure};
 use anyhow::anyhow;
+use dkgd_node::status::client::{self, Answer, ClientError};
 use dkgd_node::status::model::Status;
-use std::io::{ErrorKind, Read, Write};
-use std::os::unix::net::UnixStream;
+use hyper::{Method, StatusCode};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-/// Largest response read.
-const MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
 
 /// Runs `dkgd status`.
 pub(crate) fn run(args: &StatusArgs) -> Result<Code, Failure> {
-    let socket = args
-        .socket
-        .clone()
-        .or_else(|| std::env::var_os("DKGD_SOCKET").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(dkgd_node::config::DEFAULT_SOCKET));
+    let socket = socket_path(args.socket.as_ref());
     let body = fetch(&socket, "/status")?;
     if args.json {
         println!("{}", String::from_utf8_lossy(&body).trim_end());
@@ -49,66 +41,67 @@ pub(crate) fn run(args: &StatusArgs) -> Result<Code, Failure> {
     Ok(Code::Ok)
 }
 
-/// `GET path` over the Unix socket; the response body of a 2xx/503 answer.
+/// The socket: `--socket`, else `$DKGD_SOCKET`, else the default.
+pub(crate) fn socket_path(arg: Option<&PathBuf>) -> PathBuf {
+    arg.cloned()
+        .or_else(|| std::env::var_os("DKGD_SOCKET").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(dkgd_node::config::DEFAULT_SOCKET))
+}
+
+/// One request over the status socket (a small runtime of its own).
+pub(crate) fn ask(
+    socket: &Path,
+    method: Method,
+    path: &str,
+    body: Option<String>,
+) -> Result<Answer, Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Failure::new(
+                Code::Failed,
+                anyhow!("cannot start the I/O runtime: {e}"),
+                "check the process limits (threads, file descriptors)",
+            )
+        })?;
+    runtime
+        .block_on(client::request(socket, method, path, body))
+        .map_err(client_failure)
+}
+
+/// `GET path`; the body of a 200 answer.
 fn fetch(socket: &Path, path: &str) -> Result<Vec<u8>, Failure> {
-    let mut stream = UnixStream::connect(socket).map_err(|e| connect_failure(socket, e))?;
-    let timeout = Some(Duration::from_secs(10));
-    let _ = stream.set_read_timeout(timeout);
-    let _ = stream.set_write_timeout(timeout);
-    let io = |e: std::io::Error| {
-        Failure::new(
-            Code::TempFail,
-            anyhow!("talking to the daemon at {}: {e}", socket.display()),
-            "the daemon may be busy or stopping; retry in a moment",
-        )
+    let answer = ask(socket, Method::GET, path, None)?;
+    if answer.code != StatusCode::OK {
+        return Err(bad_answer(
+            socket,
+            &format!("HTTP {}: {}", answer.code.as_u16(), answer.error_text()),
+        ));
+    }
+    Ok(answer.body.to_vec())
+}
+
+fn client_failure(e: ClientError) -> Failure {
+    let hint = match &e {
+        ClientError::NotRunning { .. } => {
+            "start it (systemctl start dkgd, or dkgd run), or pass --socket with its socket path"
+        }
+        ClientError::NoPermission { .. } => {
+            "run as root or as a member of the socket's group (socket_group in the config)"
+        }
+        ClientError::NotHttp { .. } => "is that socket really dkgd's status socket?",
+        _ => "the daemon may be busy or stopping; retry in a moment",
     };
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).map_err(io)?;
-    let mut raw = Vec::new();
-    stream
-        .take(MAX_RESPONSE_BYTES)
-        .read_to_end(&mut raw)
-        .map_err(io)?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| bad_answer(socket, "no HTTP header"))?;
-    let head = String::from_utf8_lossy(raw.get(..split).unwrap_or_default()).into_owned();
-    let code: u16 = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| bad_answer(socket, "no HTTP status code"))?;
-    if code != 200 {
-        return Err(bad_answer(socket, &format!("HTTP {code}")));
-    }
-    Ok(raw.get(split + 4..).unwrap_or_default().to_vec())
+    let code = match &e {
+        ClientError::NoPermission { .. } => Code::NoPerm,
+        ClientError::NotHttp { .. } => Code::Failed,
+        _ => Code::TempFail,
+    };
+    Failure::new(code, anyhow!(e), hint)
 }
 
-fn connect_failure(socket: &Path, e: std::io::Error) -> Failure {
-    match e.kind() {
-        ErrorKind::NotFound | ErrorKind::ConnectionRefused => Failure::new(
-            Code::TempFail,
-            anyhow!(
-                "the dkgd daemon is not running: cannot connect to {}: {e}",
-                socket.display()
-            ),
-            "start it (systemctl start dkgd, or dkgd run), or pass --socket with its socket path",
-        ),
-        ErrorKind::PermissionDenied => Failure::new(
-            Code::NoPerm,
-            anyhow!("no permission to connect to {}: {e}", socket.display()),
-            "run as root or as a member of the socket's group (socket_group in the config)",
-        ),
-        _ => Failure::new(
-            Code::TempFail,
-            anyhow!("cannot connect to {}: {e}", socket.display()),
-            "check that dkgd run is running and that this is its socket",
-        ),
-    }
-}
-
-fn bad_answer(socket: &Path, what: &str) -> Failure {
+pub(crate) fn bad_answer(socket: &Path, what: &str) -> Failure {
     Failure::new(
         Code::Failed,
         anyhow!("{} gave an unexpected answer ({what})", socket.display()),

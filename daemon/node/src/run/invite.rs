@@ -42,8 +42,13 @@ pub fn read_code(path: &Path) -> Result<PairingCode, String> {
     file.take(MAX_CODE_FILE)
         .read_to_string(&mut text)
         .map_err(|e| format!("cannot read it as text: {e}"))?;
-    // `0x… hoodi` (hash and network on one line) is accepted as well; a byte-order mark
-    // (Notepad's UTF-8) and CRLF line ends from a laptop are not part of the code.
+    parse_code_text(&text)
+}
+
+/// Parses the text of a pairing-code file or of `POST /pair`: a code, a launchpad link, or
+/// `0x… network` (hash and network on one line). A byte-order mark (Notepad's UTF-8) and
+/// CRLF line ends from a laptop are not part of the code. The error is for the owner.
+pub fn parse_code_text(text: &str) -> Result<PairingCode, String> {
     let mut words = text.trim_start_matches('\u{feff}').split_whitespace();
     let first = words.next().unwrap_or_default();
     let network = match words.next() {

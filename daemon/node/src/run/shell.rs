@@ -85,10 +85,9 @@ impl Shell {
             }
             lc.handle(now(), Input::DefinitionRejected { file, reason });
         }
-        let server = StatusServer::bind(ServerConfig::new(
-            cfg.socket.clone(),
-            cfg.socket_group.clone(),
-        ))?;
+        let mut socket_cfg = ServerConfig::new(cfg.socket.clone(), cfg.socket_group.clone());
+        socket_cfg.pair_inbox = Some(cfg.inbox());
+        let server = StatusServer::bind(socket_cfg)?;
         // The first snapshot is already complete (identity, cluster, backups): a client that
         // asks right after start-up must not see a status that changes a moment later.
         let backups = super::backup::AutoBackup::from_config(&cfg);

@@ -5,17 +5,22 @@
 //!  run loop ──publish(Snapshot)──▶ watch ──borrow──▶ server ── GET /status  (model::Status JSON)
 //!                                                          ── GET /health  (200, 503 if failed or key-locked)
 //!                                                          ── GET /metrics (Prometheus text)
+//!                                                          ── POST /pair   (code → inbox)
 //! ```
+//!
+//! `client` is the other end, for `dkgd status` and `dkgd pair`.
 
-mod http;
+pub mod client;
 pub mod metrics;
 pub mod model;
+mod routes;
 pub mod server;
 
 use std::sync::Arc;
 use std::time::Instant;
 
 pub use model::Status;
+pub use routes::MAX_PAIR_BODY;
 pub use server::{ServerConfig, ServerError, StatusServer};
 
 /// One published view of the daemon.

@@ -1,24 +1,33 @@
-//! The status socket: HTTP/1.1 over a Unix socket, read-only, bounded in every dimension so a
-//! bad client can neither stall the daemon nor make it exit.
+//! The status socket: HTTP/1.1 (hyper) over a Unix socket, bounded in every dimension so a
+//! bad client can neither stall the daemon nor make it exit (what is answered: `routes`).
 //!
-//! * request head at most [`ServerConfig::max_head_bytes`] (8 KiB) ⇒ else 431;
-//! * one request per connection, answered within [`ServerConfig::conn_timeout`] or dropped;
+//! * request head at most [`ServerConfig::max_head_bytes`] (8 KiB) ⇒ else 431; malformed ⇒ 400;
+//! * one request per connection; the head must arrive within [`ServerConfig::head_timeout`]
+//!   (1 s: a client that connects and dawdles loses its slot quickly) and the whole exchange
+//!   within [`ServerConfig::conn_timeout`], else the connection is dropped;
 //! * at most [`ServerConfig::max_connections`] at once, beyond that an immediate 503;
 //! * accept errors (e.g. out of file descriptors) back off and retry, never exit;
 //! * the socket is created with mode 0660 (group optional); an existing path is removed only
 //!   if it is a socket nobody is listening on.
 
-use super::{http, metrics, SnapshotRx};
+use super::routes::{self, Context};
+use super::SnapshotRx;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::StatusCode;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::convert::Infallible;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 
 /// How many over-limit connections get a 503 at once (others are just closed).
 const REJECTERS: usize = 4;
+/// hyper's smallest read buffer.
+const MIN_BUF: usize = 8192;
 /// At most this much is discarded after answering, for at most [`DRAIN_TIME`].
 const DRAIN_BYTES: usize = 64 * 1024;
 /// See [`DRAIN_BYTES`].
@@ -36,21 +45,28 @@ pub struct ServerConfig {
     pub group: Option<String>,
     /// Connections served at once.
     pub max_connections: usize,
-    /// Largest request head read.
+    /// Largest request head read (at least 8 KiB, hyper's smallest buffer).
     pub max_head_bytes: usize,
+    /// Time from accept to the end of the request head.
+    pub head_timeout: Duration,
     /// Time a connection may take from accept to the last byte of the response.
     pub conn_timeout: Duration,
+    /// Where `POST /pair` drops a pairing code (the daemon's inbox); `None`: not offered.
+    pub pair_inbox: Option<PathBuf>,
 }
 
 impl ServerConfig {
-    /// The defaults: 16 connections, 8 KiB heads, 5 s per connection.
+    /// The defaults: 32 connections, 8 KiB heads, 1 s for the head, 5 s per connection,
+    /// no pairing.
     pub fn new(path: PathBuf, group: Option<String>) -> Self {
         Self {
             path,
             group,
-            max_connections: 16,
-            max_head_bytes: 8 * 1024,
+            max_connections: 32,
+            max_head_bytes: MIN_BUF,
+            head_timeout: Duration::from_secs(1),
             conn_timeout: Duration::from_secs(5),
+            pair_inbox: None,
         }
     }
 }
@@ -155,71 +171,89 @@ impl StatusServer {
             let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
                 // Busy: a quick 503 from a few short-lived rejecters, else just hang up.
                 if let Ok(p) = Arc::clone(&rejecters).try_acquire_owned() {
+                    let cfg = self.cfg.clone();
                     tokio::spawn(async move {
-                        let mut stream = stream;
-                        let _ = stream
-                            .write_all(&http::error(503, "too many connections", ""))
-                            .await;
-                        close(stream).await;
+                        let _ = tokio::time::timeout(cfg.head_timeout, busy(stream, &cfg)).await;
                         drop(p);
                     });
                 }
                 continue;
             };
-            let rx = rx.clone();
+            let ctx = Context {
+                rx: rx.clone(),
+                inbox: self.cfg.pair_inbox.clone(),
+                peer_uid: stream.peer_cred().ok().map(|c| c.uid()),
+            };
             let cfg = self.cfg.clone();
             tokio::spawn(async move {
-                let _ = tokio::time::timeout(cfg.conn_timeout, handle(stream, &cfg, &rx)).await;
+                let _ = tokio::time::timeout(cfg.conn_timeout, handle(stream, &cfg, ctx)).await;
                 drop(permit);
             });
         }
     }
 }
 
-impl Drop for StatusServer {
-    fn drop(&mut self) {
-        let ours = std::fs::symlink_metadata(&self.cfg.path)
-            .is_ok_and(|m| (m.dev(), m.ino()) == self.inode);
-        if ours {
-            let _ = std::fs::remove_file(&self.cfg.path);
-        }
-    }
+/// hyper's HTTP/1.1 server settings: one request per connection, bounded head.
+fn builder(cfg: &ServerConfig) -> http1::Builder {
+    let mut b = http1::Builder::new();
+    b.keep_alive(false)
+        .title_case_headers(true)
+        .max_buf_size(cfg.max_head_bytes.max(MIN_BUF))
+        .timer(TokioTimer::new())
+        .header_read_timeout(cfg.head_timeout);
+    b
 }
 
-/// Reads one request head and writes one response.
-async fn handle(mut stream: UnixStream, cfg: &ServerConfig, rx: &SnapshotRx) {
-    let mut buf = vec![0u8; cfg.max_head_bytes];
-    let mut len = 0;
-    let end = loop {
-        if let Some(end) = http::head_end(buf.get(..len).unwrap_or_default()) {
-            break Some(end);
-        }
-        let Some(rest) = buf.get_mut(len..).filter(|r| !r.is_empty()) else {
-            break None;
-        };
-        match stream.read(rest).await {
-            Ok(0) | Err(_) if len == 0 => return,
-            Ok(0) | Err(_) => {
-                let _ = stream
-                    .write_all(&http::error(400, "incomplete request", ""))
-                    .await;
-                return;
-            }
-            Ok(n) => len += n,
-        }
+/// Serves one connection.
+async fn handle(stream: UnixStream, cfg: &ServerConfig, ctx: Context) {
+    let Some((stream, keep)) = split_off_closer(stream) else {
+        return;
     };
-    let reply = match end {
-        None => http::error(431, "request head too large", ""),
-        Some(end) => answer(buf.get(..end).unwrap_or_default(), rx),
+    let ctx = Arc::new(ctx);
+    let service = service_fn(move |req| {
+        let ctx = Arc::clone(&ctx);
+        async move { Ok::<_, Infallible>(routes::route(req, &ctx).await) }
+    });
+    let _ = builder(cfg)
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+    close(keep).await;
+}
+
+/// Answers 503 to whatever the over-limit client asks.
+async fn busy(stream: UnixStream, cfg: &ServerConfig) {
+    let Some((stream, keep)) = split_off_closer(stream) else {
+        return;
     };
-    let _ = stream.write_all(&reply).await;
-    close(stream).await;
+    let service = service_fn(|_req| async {
+        Ok::<_, Infallible>(routes::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many connections; retry in a moment",
+        ))
+    });
+    let _ = builder(cfg)
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+    close(keep).await;
+}
+
+/// A second handle on the same socket, so that the connection outlives hyper (which drops
+/// its handle as soon as it answered, also after an error answer such as 431) long enough
+/// to hang up politely.
+fn split_off_closer(stream: UnixStream) -> Option<(UnixStream, UnixStream)> {
+    let std = stream.into_std().ok()?;
+    let second = std.try_clone().ok()?;
+    Some((
+        UnixStream::from_std(std).ok()?,
+        UnixStream::from_std(second).ok()?,
+    ))
 }
 
 /// Hangs up politely: end our side, then discard (briefly, boundedly) what the client still
 /// sends, so that closing with unread input does not reset the connection before the client
 /// has read our answer.
 async fn close(mut stream: UnixStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let _ = stream.shutdown().await;
     let drain = async {
         let mut sink = [0u8; 1024];
@@ -234,49 +268,12 @@ async fn close(mut stream: UnixStream) {
     let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
 }
 
-/// The response to one complete request head.
-fn answer(head: &[u8], rx: &SnapshotRx) -> Vec<u8> {
-    let Some(req) = http::parse(head) else {
-        return http::error(400, "malformed request line", "");
-    };
-    let known = matches!(req.path, "/status" | "/health" | "/metrics");
-    if !known {
-        return http::error(
-            404,
-            "no such endpoint; try /status, /health or /metrics",
-            "",
-        );
-    }
-    let head_only = req.method == "HEAD";
-    if req.method != "GET" && !head_only {
-        return http::error(405, "read-only: use GET", "Allow: GET, HEAD\r\n");
-    }
-    let status = rx.borrow().status_now();
-    match req.path {
-        "/status" => {
-            let body = serde_json::to_vec_pretty(&status).unwrap_or_default();
-            http::response(200, "application/json", &body, "", head_only)
-        }
-        "/health" => {
-            let code = if status.healthy() { 200 } else { 503 };
-            let body = serde_json::json!({ "state": status.state, "healthy": status.healthy() });
-            http::response(
-                code,
-                "application/json",
-                body.to_string().as_bytes(),
-                "",
-                head_only,
-            )
-        }
-        _ => {
-            let body = metrics::render(&status);
-            http::response(
-                200,
-                "text/plain; version=0.0.4; charset=utf-8",
-                body.as_bytes(),
-                "",
-                head_only,
-            )
+impl Drop for StatusServer {
+    fn drop(&mut self) {
+        let ours = std::fs::symlink_metadata(&self.cfg.path)
+            .is_ok_and(|m| (m.dev(), m.ino()) == self.inode);
+        if ours {
+            let _ = std::fs::remove_file(&self.cfg.path);
         }
     }
 }
