@@ -210,7 +210,7 @@ pub(crate) struct RunArgs {
     /// Group (name or id) allowed to read the status socket.
     #[arg(long)]
     pub(crate) socket_group: Option<String>,
-    /// A relay multiaddr or http:// URL for the ceremony (repeatable).
+    /// A relay multiaddr or http(s):// URL for the ceremony (repeatable).
     #[arg(long = "relay")]
     pub(crate) relays: Vec<String>,
     /// TCP multiaddr the ceremony listens on (repeatable).
@@ -267,7 +267,7 @@ pub(crate) struct DkgArgs {
     /// A peer's direct address, PEERID=MULTIADDR (repeatable).
     #[arg(long = "peer-addr")]
     pub(crate) peer_addr: Vec<String>,
-    /// A relay multiaddr or http:// URL (repeatable).
+    /// A relay multiaddr or http(s):// URL (repeatable).
     #[arg(long)]
     pub(crate) relay: Vec<String>,
     /// Use the low-cost test KDF for keystores (refused on mainnet and gnosis).

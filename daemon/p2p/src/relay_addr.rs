@@ -29,7 +29,7 @@ pub enum RelaySpec {
 }
 
 impl RelaySpec {
-    /// Parses a multiaddr (`/ip4/1.2.3.4/tcp/3610/p2p/16Uiu2…`) or an `http://` URL.
+    /// Parses a multiaddr (`/ip4/1.2.3.4/tcp/3610/p2p/16Uiu2…`) or an `http(s)://` URL.
     pub fn parse(text: &str) -> Result<Self, Error> {
         let invalid = |why| Error::InvalidRelay {
             relay: text.to_owned(),
@@ -39,13 +39,7 @@ impl RelaySpec {
         if lower.starts_with("http://") || lower.starts_with("https://") {
             return HttpUrl::parse(text)
                 .map(RelaySpec::Url)
-                .map_err(|e| match e {
-                    http::HttpError::HttpsUnsupported => invalid(
-                        "https relay URLs are not supported (dkgd has no TLS client); give the \
-                         relay's multiaddr or an http:// URL",
-                    ),
-                    _ => invalid("not a valid http:// URL"),
-                });
+                .map_err(|_| invalid("not a valid http:// or https:// URL"));
         }
         let addr: Multiaddr = text
             .parse()
@@ -251,8 +245,13 @@ mod tests {
             RelaySpec::parse("http://127.0.0.1:3640"),
             Ok(RelaySpec::Url(_))
         ));
+        // Obol's public relays are https:// URLs.
+        assert!(matches!(
+            RelaySpec::parse("https://4.relay.obol.dev"),
+            Ok(RelaySpec::Url(u)) if u.is_tls() && u.port() == 443
+        ));
         for bad in [
-            "https://4.relay.obol.dev".to_owned(),
+            "https://".to_owned(),
             "/ip4/127.0.0.1/tcp/3610".to_owned(),
             format!("/dns/relay.example/tcp/3610/p2p/{relay}"),
             "relay.example:3610".to_owned(),

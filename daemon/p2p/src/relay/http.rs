@@ -1,20 +1,29 @@
 //! The relay's HTTP endpoint, answering like charon's relay (`cmd/relay/relay.go`):
-//! `GET /enr` → ENR text; `GET` anything else → JSON array of multiaddrs. It reads only a
-//! request line and headers (capped at 8 KiB, 5 s per connection, 64 clients at a time),
-//! answers with `Connection: close`, and never touches the swarm: it serves a snapshot.
+//! `GET /enr` → ENR text; `GET` anything else → JSON array of multiaddrs. HTTP/1.1 by hyper:
+//! one request per connection, heads capped at 8 KiB and due within 2 s, 5 s per connection,
+//! 64 clients at a time; it never touches the swarm: it serves a snapshot.
 
 use crate::error::Error;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use libp2p::multiaddr::Protocol;
 use libp2p::Multiaddr;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 const MAX_REQUEST_BYTES: usize = 8 * 1024;
+const HEAD_TIMEOUT: Duration = Duration::from_secs(2);
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_CLIENTS: usize = 64;
 
@@ -61,7 +70,7 @@ pub(crate) async fn serve(
             tokio::spawn(async move {
                 let _permit = permit;
                 let answered =
-                    tokio::time::timeout(CONNECTION_TIMEOUT, answer(socket, &advert)).await;
+                    tokio::time::timeout(CONNECTION_TIMEOUT, answer(socket, advert)).await;
                 if let Ok(Err(e)) = answered {
                     tracing::debug!(%peer, error = %e, "HTTP client failed");
                 }
@@ -71,65 +80,46 @@ pub(crate) async fn serve(
     Ok((bound, task))
 }
 
-async fn answer(mut socket: TcpStream, advert: &RwLock<Advert>) -> std::io::Result<()> {
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = socket.read(&mut chunk).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
-        if buf.len() > MAX_REQUEST_BYTES {
-            return respond(
-                &mut socket,
-                "431 Request Header Fields Too Large",
-                "text/plain",
-                b"",
-            )
-            .await;
-        }
+/// Serves one connection (one request, then close) with hyper.
+async fn answer(socket: TcpStream, advert: Arc<RwLock<Advert>>) -> Result<(), hyper::Error> {
+    let service = service_fn(move |req: Request<Incoming>| {
+        let reply = route(&req, &advert);
+        async move { Ok::<_, Infallible>(reply) }
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .keep_alive(false)
+        .max_buf_size(MAX_REQUEST_BYTES)
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEAD_TIMEOUT);
+    builder
+        .serve_connection(TokioIo::new(socket), service)
+        .await
+}
+
+fn route(req: &Request<Incoming>, advert: &RwLock<Advert>) -> Response<Full<Bytes>> {
+    if req.method() != Method::GET {
+        return reply(StatusCode::METHOD_NOT_ALLOWED, "text/plain", Vec::new());
     }
-    let line = buf
-        .split(|&b| b == b'\r')
-        .next()
-        .and_then(|l| std::str::from_utf8(l).ok())
-        .unwrap_or_default();
-    let mut parts = line.split(' ');
-    let (method, target) = (
-        parts.next().unwrap_or_default(),
-        parts.next().unwrap_or("/"),
-    );
-    if method != "GET" {
-        return respond(&mut socket, "405 Method Not Allowed", "text/plain", b"").await;
-    }
-    let path = target.split('?').next().unwrap_or("/");
     let snapshot = advert
         .read()
         .map(|a| a.clone())
         .unwrap_or_else(|poisoned| poisoned.into_inner().clone());
-    if path == "/enr" {
+    if req.uri().path() == "/enr" {
         return match snapshot.enr {
-            Some(enr) => respond(&mut socket, "200 OK", "text/plain", enr.as_bytes()).await,
-            None => respond(&mut socket, "500 Internal Server Error", "text/plain", b"").await,
+            Some(enr) => reply(StatusCode::OK, "text/plain", enr.into_bytes()),
+            None => reply(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", Vec::new()),
         };
     }
     let list: Vec<String> = snapshot.addrs.iter().map(ToString::to_string).collect();
     let body = serde_json::to_vec(&list).unwrap_or_else(|_| b"[]".to_vec());
-    respond(&mut socket, "200 OK", "application/json", &body).await
+    reply(StatusCode::OK, "application/json", body)
 }
 
-async fn respond(
-    socket: &mut TcpStream,
-    status: &str,
-    kind: &str,
-    body: &[u8],
-) -> std::io::Result<()> {
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    socket.write_all(head.as_bytes()).await?;
-    socket.write_all(body).await?;
-    socket.shutdown().await
+fn reply(code: StatusCode, kind: &'static str, body: Vec<u8>) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = code;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(kind));
+    r
 }
