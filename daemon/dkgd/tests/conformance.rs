@@ -188,11 +188,10 @@ fn a_charon_error_in_sync_responses_stops_dkgd_naming_it() {
 /// charon clients always reconnect after a relay-style reset, even in v1.7 where reconnect is
 /// otherwise off once everyone connected; the server keeps the peer's step across streams.
 /// The old stream's end reaches dkgd after the new stream is up (as with a recycled relay
-/// circuit). Known dkgd bug: the node driver keys inbound sync streams by peer (all with
-/// `InboundId(0)`), so the old stream's `Closed` drops the new stream's writer and marks the
-/// peer disconnected; later answers to the charon client are lost and its client, which has
-/// no read deadline, blocks, while dkgd waits for it until its step timeout (seen: stuck at
-/// the shutdown message, or at step 5 with neither side's node signature delivered).
+/// circuit). This found a dkgd bug, since fixed: the node driver keyed inbound sync streams
+/// by peer, so the old stream's `Closed` dropped the new stream's writer and marked the peer
+/// disconnected; later answers to the charon client were lost and its client, which has no
+/// read deadline, blocked, while dkgd waited for it until its step timeout.
 #[test]
 fn v1_7_peer_resets_its_sync_streams_mid_ceremony() {
     let mut case = Case::new(CharonVersion::V1_7);
@@ -209,8 +208,8 @@ fn v1_11_peer_resets_its_sync_streams_mid_ceremony() {
 
 /// charon's step barriers have no bound (`AwaitAllAtStep` waits on the context only): a
 /// charon node whose keystore writes are slow reaches the post-write barrier late.
-/// Known discrepancy: dkgd bounds every barrier by `--timeout`, so its nodes exit non-zero
-/// after they committed, and answer the charon peer `aborted: …`, which then fails too.
+/// dkgd used to bound this barrier by `--timeout` (its nodes exited non-zero after they
+/// committed and answered the charon peer `aborted: …`); it now waits at least 10 min there.
 #[test]
 fn v1_10_peer_slow_to_reach_the_post_write_barrier() {
     let mut case = Case::new(CharonVersion::V1_10);
