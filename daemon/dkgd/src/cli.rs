@@ -110,12 +110,26 @@ pub(crate) enum BackupCommand {
     Verify(BackupOpenArgs),
     /// Restore a backup onto a new box (a data dir without key or artifacts).
     Restore(BackupRestoreArgs),
-    /// List the automatic backups `dkgd run` keeps in its state database (with the daemon
-    /// stopped; while it runs, `dkgd status` shows them).
+    /// List the automatic backups `dkgd run` keeps in its state database (through its
+    /// status socket while it runs).
     List(BackupStateArgs),
     /// Confirm that the box a restored backup came from is gone for good; clears the
-    /// status warning (with the daemon stopped).
+    /// status warning (through the status socket while the daemon runs).
     AcknowledgeRestore(BackupStateArgs),
+    /// Set the owner's age public key(s) the automatic backups are encrypted to (added to
+    /// backup_recipients from the config; replaces those set before this way). The daemon
+    /// takes a new backup for them at once.
+    SetRecipient(BackupSetRecipientArgs),
+}
+
+/// Arguments of `dkgd backup set-recipient`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct BackupSetRecipientArgs {
+    /// age public keys (age1…); never a secret key.
+    #[arg(required = true, value_name = "AGE1…")]
+    pub(crate) recipients: Vec<String>,
+    #[command(flatten)]
+    pub(crate) state: BackupStateArgs,
 }
 
 /// Where the daemon keeps its state (as `dkgd run`).
@@ -126,6 +140,10 @@ pub(crate) struct BackupStateArgs {
     /// State dir holding state.sled [default: $DKGD_STATE_DIR or the data dir].
     #[arg(long)]
     pub(crate) state_dir: Option<PathBuf>,
+    /// The running daemon's status socket [default: $DKGD_SOCKET, the config's, or
+    /// /run/dkgd/status.sock].
+    #[arg(long)]
+    pub(crate) socket: Option<PathBuf>,
 }
 
 /// Arguments of `dkgd backup keygen`.

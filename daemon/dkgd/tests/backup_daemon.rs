@@ -251,12 +251,23 @@ fn a_restored_box_warns_until_the_owner_acknowledges() {
         human.stdout
     );
     assert!(human.stdout.contains("backups:"), "{}", human.stdout);
-    // While the daemon runs, its state database is its own.
-    run(&["backup", "list", "--data-dir", s(&data)]).expect_code(75);
+    // While the daemon runs, its state database is its own: the commands ask the daemon
+    // through its status socket.
+    let cfg = s(&daemon.config);
+    let listed = run(&["backup", "list", "--config", cfg]);
+    listed.expect_code(0);
+    assert!(
+        listed.stdout.contains("listed by the running daemon"),
+        "{}",
+        listed.stdout
+    );
+    let ack = run(&["backup", "acknowledge-restore", "--config", cfg]);
+    ack.expect_code(0);
+    assert!(ack.stdout.contains("acknowledged:"), "{}", ack.stdout);
+    wait_status(&daemon, "the warning gone", |st| !warned(st));
     daemon.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(daemon.wait_exit(Duration::from_secs(20)), Some(0));
 
-    run(&["backup", "acknowledge-restore", "--data-dir", s(&data)]).expect_code(0);
     let mut again = Daemon::start_with(&root, &daemon.config, &[]);
     let st = again.wait_state("complete", START);
     assert!(!warned(&st), "{st}");
@@ -337,4 +348,61 @@ fn sigkill_during_automatic_backups_leaves_only_whole_backups() {
         .map(|e| e.path())
         .collect();
     assert!(hidden.is_empty(), "temporary files left: {hidden:?}");
+}
+
+/// A box set up without a recipient: the owner sets one through the status socket
+/// (`dkgd backup set-recipient`), the daemon takes a key backup for it at once, the warning
+/// goes, and the recipient survives a restart. A bad key changes nothing.
+#[test]
+fn the_owner_sets_a_recipient_through_the_socket() {
+    let d = tempfile::tempdir().unwrap();
+    let (identity, public) = owner(d.path());
+    let export = d.path().join("export");
+    std::fs::create_dir(&export).unwrap();
+    let extra = format!("backup_export_dir = \"{}\"\n", export.display());
+    let mut daemon = Daemon::start(&d.path().join("box"), &extra);
+    let st = daemon.wait_state("awaiting-definition", START);
+    assert_eq!(st["backup"]["count"], 0, "{st}");
+    let cfg = daemon.config.clone();
+
+    let bad = run(&[
+        "backup",
+        "set-recipient",
+        "age1notakey",
+        "--config",
+        s(&cfg),
+    ]);
+    bad.expect_code(2);
+    assert!(bad.stderr.contains("recipient"), "{}", bad.stderr);
+
+    let set = run(&["backup", "set-recipient", &public, "--config", s(&cfg)]);
+    set.expect_code(0);
+    assert!(set.stdout.contains("1 recipient"), "{}", set.stdout);
+    let st = wait_status(&daemon, "a key backup for the new recipient", |st| {
+        st["backup"]["count"] == 1 && st["backup"]["recipients"] == 1
+    });
+    let warnings = st["warnings"].as_array().unwrap();
+    assert!(
+        !warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("no backup recipient")),
+        "{st}"
+    );
+    let files = exported(&export, "key");
+    assert_eq!(files.len(), 1, "{files:?}");
+    run(&["backup", "verify", s(&files[0]), "--identity", s(&identity)]).expect_code(0);
+    let listed = run(&["backup", "list", "--config", s(&cfg)]);
+    listed.expect_code(0);
+    assert!(listed.stdout.contains("key"), "{}", listed.stdout);
+
+    daemon.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(daemon.wait_exit(Duration::from_secs(20)), Some(0));
+    let again = Daemon::start_with(&d.path().join("box"), &cfg, &[]);
+    let st = wait_status(&again, "the recipient after a restart", |st| {
+        st["backup"]["recipients"] == 1 && st["state"] == "awaiting-definition"
+    });
+    assert_eq!(
+        st["backup"]["count"], 1,
+        "no second backup for the same files: {st}"
+    );
 }

@@ -53,12 +53,82 @@ pub(super) enum Outcome {
 }
 
 impl AutoBackup {
-    /// The settings of `cfg`.
-    pub(super) fn from_config(cfg: &crate::config::Config) -> Self {
+    /// The settings of `cfg`, with the recipients the owner set through the status socket
+    /// (kept in `store`) added to the configured ones.
+    pub(super) fn new(cfg: &crate::config::Config, store: &StateStore) -> Self {
+        let stored = store.backup_recipients().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read the backup recipients set through the status socket");
+            Vec::new()
+        });
         Self {
-            recipients: cfg.backup_recipients.clone(),
+            recipients: merged(&cfg.backup_recipients, &stored),
             export_dir: cfg.backup_export_dir.clone(),
             done: None,
+        }
+    }
+}
+
+/// The configured recipients, then the socket-set ones not already among them.
+pub(super) fn merged(configured: &[String], stored: &[String]) -> Vec<String> {
+    let mut all = configured.to_vec();
+    for r in stored {
+        if !all.contains(r) {
+            all.push(r.clone());
+        }
+    }
+    all
+}
+
+/// Answers one backup request from the status socket; `true` when the recipients changed
+/// (the caller then takes a new backup for them).
+pub(super) async fn answer(
+    cmd: crate::status::Command,
+    store: std::sync::Arc<StateStore>,
+    auto: &mut AutoBackup,
+    configured: &[String],
+) -> bool {
+    use crate::status::Command;
+    let task_failed = || Err::<(), String>("the state database task failed".into());
+    match cmd {
+        Command::ListBackups { reply } => {
+            let all =
+                tokio::task::spawn_blocking(move || store.backups().map_err(|e| e.to_string()))
+                    .await
+                    .unwrap_or_else(|_| task_failed().map(|()| Vec::new()));
+            let _ = reply.send(all);
+            false
+        }
+        Command::AcknowledgeRestore { reply } => {
+            let at = now_unix_ms();
+            let done = tokio::task::spawn_blocking(move || {
+                store.acknowledge_restore(at).map_err(|e| e.to_string())
+            })
+            .await
+            .unwrap_or_else(|_| task_failed().map(|()| false));
+            if done == Ok(true) {
+                tracing::info!("the owner acknowledged the restore: the box the backup came from is gone for good");
+            }
+            let _ = reply.send(done);
+            false
+        }
+        Command::SetBackupRecipients { recipients, reply } => {
+            let set = recipients.clone();
+            let saved = tokio::task::spawn_blocking(move || {
+                store.set_backup_recipients(&set).map_err(|e| e.to_string())
+            })
+            .await
+            .unwrap_or_else(|_| task_failed());
+            if let Err(e) = saved {
+                let _ = reply.send(Err(e));
+                return false;
+            }
+            auto.recipients = merged(configured, &recipients);
+            tracing::info!(
+                recipients = auto.recipients.len(),
+                "backup recipients set through the status socket"
+            );
+            let _ = reply.send(Ok(auto.recipients.len()));
+            true
         }
     }
 }
@@ -128,7 +198,7 @@ pub(super) fn ensure(
         return Ok(Outcome::NotYet);
     }
     let kind = kind_name(want);
-    let fingerprint = fingerprint(manifest);
+    let fingerprint = fingerprint(manifest, recipients);
     let latest = store.latest_backup(kind).map_err(|e| e.to_string())?;
     if latest.is_some_and(|m| m.fingerprint == fingerprint) {
         return Ok(Outcome::Unchanged);
@@ -201,9 +271,16 @@ fn kind_name(k: Kind) -> &'static str {
     }
 }
 
-/// SHA-256 over every file's path and hash: the backup's content, whatever its time.
-fn fingerprint(m: &dkgd_backup::Manifest) -> String {
+/// SHA-256 over every file's path and hash and the recipients: the backup's content and who
+/// can open it, whatever its time (a new recipient gets a new backup).
+fn fingerprint(m: &dkgd_backup::Manifest, recipients: &[String]) -> String {
     let mut h = Sha256::new();
+    let mut to: Vec<&String> = recipients.iter().collect();
+    to.sort();
+    for r in to {
+        h.update(r.as_bytes());
+        h.update([0]);
+    }
     for f in &m.files {
         h.update(f.path.as_bytes());
         h.update([0]);

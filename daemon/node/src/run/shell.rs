@@ -9,14 +9,14 @@ use crate::config::Config;
 use crate::lifecycle::{Action, Input, Lifecycle, State, UnixMs};
 use crate::notify::Notifier;
 use crate::status::model::Wire;
-use crate::status::{ServerConfig, Snapshot, StatusServer};
+use crate::status::{Command, ServerConfig, Snapshot, StatusServer};
 use dkgd_store::state::{HistoryEvent, RunLock, StateStore};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 /// How often the inbox is looked at while awaiting a definition.
 const INBOX_POLL: Duration = Duration::from_secs(2);
@@ -46,6 +46,8 @@ pub(super) struct Shell {
     invite: Option<super::invite::Running>,
     /// A ceremony ran in this process and `publish_lock` is set: POST the lock once complete.
     publish_pending: bool,
+    /// Backup requests from the status socket.
+    commands: mpsc::Receiver<Command>,
 }
 
 fn now() -> UnixMs {
@@ -87,10 +89,12 @@ impl Shell {
         }
         let mut socket_cfg = ServerConfig::new(cfg.socket.clone(), cfg.socket_group.clone());
         socket_cfg.pair_inbox = Some(cfg.inbox());
+        let (command_tx, commands) = mpsc::channel(4);
+        socket_cfg.commands = Some(command_tx);
         let server = StatusServer::bind(socket_cfg)?;
         // The first snapshot is already complete (identity, cluster, backups): a client that
         // asks right after start-up must not see a status that changes a moment later.
-        let backups = super::backup::AutoBackup::from_config(&cfg);
+        let backups = super::backup::AutoBackup::new(&cfg, &s.store);
         let first = snapshot::status(&lc, s.identity.as_ref(), s.definition.as_ref());
         let placeholder = Snapshot {
             status: super::backup::with_backup(first, &s.store, &backups),
@@ -120,6 +124,7 @@ impl Shell {
             wire: None,
             invite: None,
             publish_pending: false,
+            commands,
         };
         shell.apply_actions().await;
         let line = snapshot::status_line(&shell.tx.borrow().status);
@@ -160,6 +165,7 @@ impl Shell {
                 }
                 ev = next_event(&mut self.child), if self.child.is_some() => self.on_child(ev).await,
                 () = invite_changed(&mut self.invite), if self.invite.is_some() => self.publish(),
+                Some(cmd) = self.commands.recv() => self.on_command(cmd).await,
             }
             self.apply_actions().await;
         }
@@ -277,6 +283,18 @@ impl Shell {
             started: self.started,
         };
         self.tx.send_replace(Arc::new(snap));
+    }
+
+    /// Answers a backup request from the status socket (the loop owns the state database);
+    /// new recipients get a new backup right away.
+    async fn on_command(&mut self, cmd: Command) {
+        let store = Arc::clone(&self.store);
+        let configured = self.cfg.backup_recipients.clone();
+        if super::backup::answer(cmd, store, &mut self.backups, &configured).await {
+            self.backups.done = None;
+            self.auto_backup().await;
+        }
+        self.publish();
     }
 
     /// Takes an automatic backup when there is something new to protect: the key once it

@@ -6,10 +6,13 @@
 //!                                                          ── GET /health  (200, 503 if failed or key-locked)
 //!                                                          ── GET /metrics (Prometheus text)
 //!                                                          ── POST /pair   (code → inbox)
+//!                                                          ── GET /backups, POST /backup/…
+//!                                                             (Command → run loop → answer)
 //! ```
 //!
 //! `client` is the other end, for `dkgd status` and `dkgd pair`.
 
+mod backup_routes;
 pub mod client;
 pub mod metrics;
 pub mod model;
@@ -43,3 +46,26 @@ impl Snapshot {
 
 /// The receiving side the server reads from.
 pub type SnapshotRx = tokio::sync::watch::Receiver<Arc<Snapshot>>;
+
+/// A socket request only the run loop can answer (it owns the state database). Each carries
+/// the channel its answer goes back on; the error text is for the owner.
+#[derive(Debug)]
+pub enum Command {
+    /// Replace the backup recipients set through the socket; answers how many apply now.
+    SetBackupRecipients {
+        /// Validated age public keys (`age1…`).
+        recipients: Vec<String>,
+        /// The answer.
+        reply: tokio::sync::oneshot::Sender<Result<usize, String>>,
+    },
+    /// Acknowledge the restore warning; answers whether there was a restore.
+    AcknowledgeRestore {
+        /// The answer.
+        reply: tokio::sync::oneshot::Sender<Result<bool, String>>,
+    },
+    /// The stored backups (public facts only).
+    ListBackups {
+        /// The answer.
+        reply: tokio::sync::oneshot::Sender<Result<Vec<dkgd_store::state::BackupMeta>, String>>,
+    },
+}

@@ -5,7 +5,10 @@
 //!   and drops it into the inbox as `pairing-code`, where the run loop picks it up like a
 //!   file an owner put there. Only root and the daemon's own user may pair (the socket's
 //!   group is for monitoring); a box that is not waiting for a definition, or is already
-//!   resolving a code, answers 409 and writes nothing.
+//!   resolving a code, answers 409 and writes nothing;
+//! * `GET /backups`, `POST /backup/recipients` (body: `age1…` keys), `POST
+//!   /backup/acknowledge-restore`: answered by the run loop, which owns the state database
+//!   (`backup_routes`); the POSTs, too, only for root and the daemon's user.
 
 use super::{metrics, SnapshotRx};
 use bytes::Bytes;
@@ -28,6 +31,8 @@ pub(super) struct Context {
     pub(super) rx: SnapshotRx,
     /// Where `POST /pair` drops the code; `None`: pairing through the socket is off.
     pub(super) inbox: Option<PathBuf>,
+    /// Where backup requests go; `None`: not offered.
+    pub(super) commands: Option<tokio::sync::mpsc::Sender<super::Command>>,
     /// The connecting process's user, from `SO_PEERCRED`.
     pub(super) peer_uid: Option<u32>,
 }
@@ -74,9 +79,29 @@ pub(super) async fn route(req: Request<Incoming>, ctx: &Context) -> Reply {
             }
             pair(req, ctx).await
         }
+        "/backups" => {
+            if req.method() != Method::GET {
+                return not_allowed("GET", "use GET");
+            }
+            super::backup_routes::list(ctx).await
+        }
+        "/backup/recipients" | "/backup/acknowledge-restore" => {
+            if req.method() != Method::POST {
+                return not_allowed("POST", "use POST");
+            }
+            if let Some(refused) = owner_only(ctx, "change the backups") {
+                return refused;
+            }
+            if path == "/backup/recipients" {
+                super::backup_routes::set_recipients(req, ctx).await
+            } else {
+                super::backup_routes::acknowledge(ctx).await
+            }
+        }
         _ => error(
             StatusCode::NOT_FOUND,
-            "no such endpoint; try /status, /health, /metrics (GET) or /pair (POST)",
+            "no such endpoint; try /status, /health, /metrics, /backups (GET) or /pair, \
+             /backup/recipients, /backup/acknowledge-restore (POST)",
         ),
     }
 }
@@ -113,37 +138,14 @@ async fn pair(req: Request<Incoming>, ctx: &Context) -> Reply {
             "this socket does not take pairing codes",
         );
     };
-    let me = nix::unistd::geteuid().as_raw();
-    match ctx.peer_uid {
-        Some(uid) if uid == 0 || uid == me => {}
-        other => {
-            let who = other.map_or("an unknown user".to_owned(), |u| format!("uid {u}"));
-            return error(
-                StatusCode::FORBIDDEN,
-                &format!("{who} may read the status but not pair this box: run `dkgd pair` as root or as the daemon's user (uid {me})"),
-            );
-        }
+    if let Some(refused) = owner_only(ctx, "pair this box") {
+        return refused;
     }
-    let declared = req
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_PAIR_BODY as u64) {
-        return too_large();
-    }
-    let body = match Limited::new(req.into_body(), MAX_PAIR_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
-        Err(_) => return error(StatusCode::BAD_REQUEST, "the request body was cut short"),
+    let text = match text_body(req, MAX_PAIR_BODY).await {
+        Ok(t) => t,
+        Err(refused) => return refused,
     };
-    let Ok(text) = std::str::from_utf8(&body) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "the pairing code is not UTF-8 text",
-        );
-    };
-    let code = match crate::run::invite::parse_code_text(text) {
+    let code = match crate::run::invite::parse_code_text(&text) {
         Ok(c) => c,
         Err(why) => return error(StatusCode::BAD_REQUEST, &format!("pairing code: {why}")),
     };
@@ -202,11 +204,55 @@ async fn pair(req: Request<Incoming>, ctx: &Context) -> Reply {
     }
 }
 
-fn too_large() -> Reply {
-    error(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        &format!("a pairing code is one short line (at most {MAX_PAIR_BODY} bytes)"),
-    )
+/// `None` when the caller is root or the daemon's own user; otherwise the 403 to send. The
+/// socket's group may read, never change: pairing picks the cluster the key joins, and a
+/// backup recipient can decrypt the key.
+pub(super) fn owner_only(ctx: &Context, what: &str) -> Option<Reply> {
+    let me = nix::unistd::geteuid().as_raw();
+    match ctx.peer_uid {
+        Some(uid) if uid == 0 || uid == me => None,
+        other => {
+            let who = other.map_or("an unknown user".to_owned(), |u| format!("uid {u}"));
+            Some(error(
+                StatusCode::FORBIDDEN,
+                &format!("{who} may read the status but not {what}: run the command as root or as the daemon's user (uid {me})"),
+            ))
+        }
+    }
+}
+
+/// The request body as UTF-8 text of at most `cap` bytes, or the 400/413 to send.
+pub(super) async fn text_body(req: Request<Incoming>, cap: usize) -> Result<String, Reply> {
+    let too_large = || {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the request body is larger than {cap} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > cap as u64) {
+        return Err(too_large());
+    }
+    let body = match Limited::new(req.into_body(), cap).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
+        Err(_) => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "the request body was cut short",
+            ))
+        }
+    };
+    String::from_utf8(body.to_vec()).map_err(|_| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "the request body is not UTF-8 text",
+        )
+    })
 }
 
 /// Writes `inbox/pairing-code` atomically, never replacing one.

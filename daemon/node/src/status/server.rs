@@ -53,6 +53,8 @@ pub struct ServerConfig {
     pub conn_timeout: Duration,
     /// Where `POST /pair` drops a pairing code (the daemon's inbox); `None`: not offered.
     pub pair_inbox: Option<PathBuf>,
+    /// Where backup requests go (the run loop); `None`: not offered.
+    pub commands: Option<tokio::sync::mpsc::Sender<super::Command>>,
 }
 
 impl ServerConfig {
@@ -67,6 +69,7 @@ impl ServerConfig {
             head_timeout: Duration::from_secs(1),
             conn_timeout: Duration::from_secs(5),
             pair_inbox: None,
+            commands: None,
         }
     }
 }
@@ -182,6 +185,7 @@ impl StatusServer {
             let ctx = Context {
                 rx: rx.clone(),
                 inbox: self.cfg.pair_inbox.clone(),
+                commands: self.cfg.commands.clone(),
                 peer_uid: stream.peer_cred().ok().map(|c| c.uid()),
             };
             let cfg = self.cfg.clone();

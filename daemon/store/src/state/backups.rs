@@ -22,6 +22,8 @@ const META_VERSION: u32 = 1;
 const META_TREE: &[u8] = b"backups";
 /// Key (in the backups tree's own namespace, kind byte 0xff) of the last restore.
 const RESTORE_KEY: &[u8] = b"\xffrestore";
+/// Key (same namespace) of the recipients the owner set through the status socket.
+const RECIPIENTS_KEY: &[u8] = b"\xffrecipients";
 const FILE_TREE: &[u8] = b"backup-files";
 
 /// One stored backup (public facts only).
@@ -200,6 +202,37 @@ impl StateStore {
         Ok(true)
     }
 
+    /// Stores the backup recipients the owner set through the status socket (replacing the
+    /// earlier ones; they are public keys) and flushes.
+    pub fn set_backup_recipients(&self, recipients: &[String]) -> Result<(), Error> {
+        let meta_tree = self
+            .db
+            .open_tree(META_TREE)
+            .map_err(db_err(self, "opening"))?;
+        let value = serde_json::to_vec(recipients)
+            .map_err(|_| Error::Internal("recipients encode as JSON"))?;
+        meta_tree
+            .insert(RECIPIENTS_KEY, value)
+            .map_err(db_err(self, "writing"))?;
+        self.db
+            .flush()
+            .map_err(db_err(self, "flushing"))
+            .map(|_| ())
+    }
+
+    /// The recipients set through the status socket (empty when none were).
+    pub fn backup_recipients(&self) -> Result<Vec<String>, Error> {
+        let meta_tree = self
+            .db
+            .open_tree(META_TREE)
+            .map_err(db_err(self, "opening"))?;
+        Ok(meta_tree
+            .get(RECIPIENTS_KEY)
+            .map_err(db_err(self, "reading"))?
+            .and_then(|v| serde_json::from_slice(&v).ok())
+            .unwrap_or_default())
+    }
+
     /// The age file of backup `seq` of `kind`.
     pub fn backup_file(&self, kind: &str, seq: u64) -> Result<Option<Vec<u8>>, Error> {
         let files = self
@@ -256,6 +289,24 @@ mod tests {
             s.restore_record().unwrap().unwrap().acknowledged_unix_ms,
             Some(7)
         );
+    }
+
+    #[test]
+    fn recipients_set_over_the_socket_persist_and_are_not_backups() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("state.sled");
+        {
+            let s = StateStore::open(&path).unwrap().store;
+            assert!(s.backup_recipients().unwrap().is_empty());
+            s.set_backup_recipients(&["age1a".into(), "age1b".into()])
+                .unwrap();
+            s.put_backup(&meta("key", "k"), b"x").unwrap();
+            assert_eq!(s.backups().unwrap().len(), 1);
+        }
+        let s = StateStore::open(&path).unwrap().store;
+        assert_eq!(s.backup_recipients().unwrap(), vec!["age1a", "age1b"]);
+        s.set_backup_recipients(&["age1c".into()]).unwrap();
+        assert_eq!(s.backup_recipients().unwrap(), vec!["age1c"]);
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub(crate) fn run(args: &BackupArgs) -> Result<Code, Failure> {
         BackupCommand::Restore(a) => open::restore(a),
         BackupCommand::List(a) => stored::list(a),
         BackupCommand::AcknowledgeRestore(a) => stored::acknowledge(a),
+        BackupCommand::SetRecipient(a) => stored::set_recipients(a),
     }
 }
 
