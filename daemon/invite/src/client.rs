@@ -6,6 +6,7 @@ use crate::api::{self, ApiUrl, OperatorPage, SignedRequest};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{Method, Request, StatusCode};
+use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -119,12 +120,68 @@ impl ApiError {
     }
 }
 
+/// An HTTP CONNECT proxy the `https://` API is reached through (`HTTPS_PROXY`).
+#[derive(Clone)]
+pub struct Proxy {
+    uri: hyper::Uri,
+    auth: Option<hyper::header::HeaderValue>,
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URI may carry credentials; show where it goes only.
+        let host = self.uri.authority().map(|a| a.host()).unwrap_or("?");
+        f.debug_struct("Proxy").field("host", &host).finish()
+    }
+}
+
+impl Proxy {
+    /// A proxy at `uri` (`http://host:port`), without credentials.
+    pub fn new(uri: hyper::Uri) -> Self {
+        Self { uri, auth: None }
+    }
+
+    /// The proxy the environment names for `base` (`HTTPS_PROXY`/`https_proxy`, then
+    /// `ALL_PROXY`; `NO_PROXY` honoured, as curl does), with its basic credentials. `None`
+    /// for an `http://` base (only loopback, never proxied) or when none is set.
+    pub fn from_env(base: &ApiUrl) -> Option<Self> {
+        let uri: hyper::Uri = base.as_str().parse().ok()?;
+        if uri.scheme_str() != Some("https") {
+            return None;
+        }
+        let matcher = hyper_util::client::proxy::matcher::Matcher::from_env();
+        let found = matcher.intercept(&uri)?;
+        Some(Self {
+            uri: found.uri().clone(),
+            auth: found.basic_auth().cloned(),
+        })
+    }
+
+    /// The proxy's host and port, for logs (never its credentials).
+    pub fn shown(&self) -> String {
+        self.uri
+            .authority()
+            .map(|a| format!("{}:{}", a.host(), a.port_u16().unwrap_or(80)))
+            .unwrap_or_default()
+    }
+}
+
+type Direct = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+type Tunneled = Client<hyper_rustls::HttpsConnector<Tunnel<HttpConnector>>, Full<Bytes>>;
+
+/// Straight to the API, or through a CONNECT tunnel (TLS end to end either way).
+#[derive(Clone)]
+enum Transport {
+    Direct(Direct),
+    Tunneled(Tunneled),
+}
+
 /// A client of one API base URL.
 #[derive(Clone)]
 pub struct ApiClient {
     base: ApiUrl,
     limits: Limits,
-    http: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    http: Transport,
 }
 
 impl std::fmt::Debug for ApiClient {
@@ -136,23 +193,42 @@ impl std::fmt::Debug for ApiClient {
 }
 
 impl ApiClient {
-    /// A client of `base`. Needs a tokio runtime when requests are made.
+    /// A client of `base`, through the proxy the environment names (`HTTPS_PROXY`), if any.
+    /// Needs a tokio runtime when requests are made.
     pub fn new(base: ApiUrl, limits: Limits) -> Result<Self, String> {
+        let proxy = Proxy::from_env(&base);
+        Self::with_proxy(base, limits, proxy)
+    }
+
+    /// A client of `base`, through `proxy` when given (an `https://` base only).
+    pub fn with_proxy(base: ApiUrl, limits: Limits, proxy: Option<Proxy>) -> Result<Self, String> {
         let mut tcp = HttpConnector::new();
         tcp.enforce_http(false);
         tcp.set_connect_timeout(Some(limits.connect));
         tcp.set_nodelay(true);
         let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
+        let tls = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_webpki_roots(provider)
-            .map_err(|e| format!("TLS set-up failed: {e}"))?
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(tcp);
-        let http = Client::builder(TokioExecutor::new())
+            .map_err(|e| format!("TLS set-up failed: {e}"))?;
+        let mut builder = Client::builder(TokioExecutor::new());
+        builder
             .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(2)
-            .build(https);
+            .pool_max_idle_per_host(2);
+        let http = match proxy {
+            None => Transport::Direct(
+                builder.build(tls.https_or_http().enable_http1().wrap_connector(tcp)),
+            ),
+            Some(p) => {
+                tracing::info!(proxy = %p.shown(), "the Obol API is reached through a proxy (HTTPS_PROXY)");
+                let mut tunnel = Tunnel::new(p.uri, tcp);
+                if let Some(auth) = p.auth {
+                    tunnel = tunnel.with_auth(auth);
+                }
+                Transport::Tunneled(
+                    builder.build(tls.https_only().enable_http1().wrap_connector(tunnel)),
+                )
+            }
+        };
         Ok(Self { base, limits, http })
     }
 
@@ -260,11 +336,11 @@ impl ApiClient {
         let req = req
             .body(Full::new(payload))
             .map_err(|e| unreachable(format!("bad request: {e}")))?;
-        let resp = self
-            .http
-            .request(req)
-            .await
-            .map_err(|e| unreachable(error_chain(&e)))?;
+        let resp = match &self.http {
+            Transport::Direct(c) => c.request(req).await,
+            Transport::Tunneled(c) => c.request(req).await,
+        }
+        .map_err(|e| unreachable(error_chain(&e)))?;
         let status = resp.status();
         let retry_after = resp
             .headers()

@@ -13,4 +13,4 @@ pub mod check;
 pub mod client;
 
 pub use check::{check_definition, Checked, InviteError, OperatorState, OperatorView};
-pub use client::{ApiClient, ApiError, Limits};
+pub use client::{ApiClient, ApiError, Limits, Proxy};

@@ -380,3 +380,43 @@ async fn zero_touch_finds_our_definition_on_page_three_of_three() {
     );
     assert_eq!(qualifying[0].definition.config_hash, ours.config_hash);
 }
+
+/// With a proxy (HTTPS_PROXY), the https:// API is reached through an HTTP CONNECT tunnel:
+/// the proxy is asked for the API's host and port (the client never resolves the API host
+/// itself), and a proxy that refuses is an "unreachable" error, retried like any other.
+#[tokio::test]
+async fn an_https_api_goes_through_the_proxy_tunnel() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let mut len = 0;
+        while !buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut buf[len..]).await.unwrap();
+            assert!(n > 0, "the client hung up before its CONNECT");
+            len += n;
+        }
+        s.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+            .await
+            .unwrap();
+        String::from_utf8_lossy(&buf[..len]).into_owned()
+    });
+    let base = ApiUrl::parse("https://api.obol.invalid").unwrap();
+    let proxy = dkgd_invite::Proxy::new(format!("http://127.0.0.1:{port}").parse().unwrap());
+    let c = ApiClient::with_proxy(base, Limits::default(), Some(proxy)).unwrap();
+    let err = c.definition(&[7; 32]).await.unwrap_err();
+    assert!(matches!(err, ApiError::Unreachable { .. }), "{err}");
+    assert!(err.is_transient(), "{err}");
+    let request = tokio::time::timeout(Duration::from_secs(5), seen)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        request.starts_with("CONNECT api.obol.invalid:443 HTTP/1.1\r\n"),
+        "{request}"
+    );
+    // An http:// (loopback) API is never proxied, whatever the environment says.
+    assert!(dkgd_invite::Proxy::from_env(&ApiUrl::parse("http://127.0.0.1:1").unwrap()).is_none());
+}
