@@ -151,7 +151,7 @@ fn four_boxes_pair_by_code_and_complete_a_ceremony() {
             st["invite"]["action"].as_str().unwrap().contains(&enr),
             "{st}"
         );
-        assert_eq!(st["state"], "awaiting-definition", "{st}");
+        assert_eq!(st["state"], "awaiting-signatures", "{st}");
         let out = run(&["status", "--socket", s(&daemons[i].socket)]);
         out.expect_code(0);
         assert!(out.stdout.contains("TO DO:"), "{}", out.stdout);
@@ -290,6 +290,7 @@ fn zero_touch_finds_its_invite_on_page_three_and_refuses_two() {
         err.contains("zz-second") && err.contains("zz-ours"),
         "{err}"
     );
+    assert_eq!(st["state"], "awaiting-pairing", "{st}");
     assert_eq!(st["invite"]["stage"], "searching", "{st}");
     assert!(!daemon
         .data_dir
@@ -385,7 +386,7 @@ fn bad_codes_and_lying_apis_change_nothing() {
         Some(true),
         "{st}"
     );
-    assert_eq!(st["state"], "awaiting-definition");
+    assert_eq!(st["state"], "fetching-definition", "{st}");
     daemon.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(daemon.wait_exit(Duration::from_secs(20)), Some(0));
 

@@ -196,7 +196,13 @@ async fn metrics_are_prometheus_text() {
     assert!(head.contains("text/plain; version=0.0.4"), "{head}");
     let samples = parse_prometheus(&body);
     let states: Vec<_> = samples.iter().filter(|s| s.0 == "dkgd_state").collect();
-    assert_eq!(states.len(), dkgd_node::lifecycle::State::NAMES.len());
+    assert_eq!(
+        states.len(),
+        dkgd_node::lifecycle::State::NAMES.len() + dkgd_node::status::model::INVITE_STATES.len()
+    );
+    assert!(states
+        .iter()
+        .any(|s| s.1 == vec![("state".to_owned(), "awaiting-signatures".to_owned())]));
     assert!(states
         .iter()
         .any(|s| s.1 == vec![("state".to_owned(), "key-locked".to_owned())]));

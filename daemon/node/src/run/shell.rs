@@ -262,6 +262,14 @@ impl Shell {
             snapshot::status(&self.lc, self.identity.as_ref(), self.definition.as_ref());
         status.wire = self.wire.clone();
         status.invite = self.invite.as_ref().map(|r| r.status.borrow().clone());
+        if let Some(shown) = status
+            .invite
+            .as_ref()
+            .and_then(|i| crate::status::model::invite_state(&i.stage))
+            .filter(|_| *self.lc.state() == State::AwaitingDefinition)
+        {
+            status.state = shown.to_owned();
+        }
         let status = super::backup::with_backup(status, &self.store, &self.backups);
         let line = snapshot::status_line(&status);
         let key = (status.state.clone(), status.step.clone());

@@ -1,6 +1,6 @@
 //! `GET /metrics`: the Prometheus text exposition format (version 0.0.4) of a status.
 
-use super::model::Status;
+use super::model::{Status, INVITE_STATES};
 use crate::lifecycle::State;
 use std::fmt::Write;
 
@@ -12,9 +12,9 @@ pub fn render(status: &Status) -> String {
         &mut out,
         "dkgd_state",
         "gauge",
-        "1 for the daemon's current lifecycle state, 0 for the others.",
+        "1 for the daemon's current state, 0 for the others.",
     );
-    for name in State::NAMES {
+    for &name in State::NAMES.iter().chain(INVITE_STATES.iter()) {
         let v = u8::from(status.state == name);
         let _ = writeln!(out, "dkgd_state{{state=\"{name}\"}} {v}");
     }

@@ -15,7 +15,8 @@ pub struct Status {
     /// Always [`API_VERSION`].
     pub api: u32,
     /// `first-boot`, `awaiting-definition`, `awaiting-peers`, `ceremony`, `key-locked`,
-    /// `complete`, `failed`.
+    /// `complete`, `failed`; while a pairing code or zero-touch search is at work instead of
+    /// `awaiting-definition`: one of [`INVITE_STATES`].
     pub state: String,
     /// The ceremony step, while in `ceremony`.
     pub step: Option<String>,
@@ -56,6 +57,26 @@ pub struct Status {
     pub backup: BackupStatus,
     /// Health warnings for the operator (not failures), e.g. no backup recipient.
     pub warnings: Vec<String>,
+}
+
+/// The states shown instead of `awaiting-definition` while an invite is being resolved:
+/// zero-touch searching, fetching and checking the definition, waiting for the operators'
+/// signatures.
+pub const INVITE_STATES: [&str; 3] = [
+    "awaiting-pairing",
+    "fetching-definition",
+    "awaiting-signatures",
+];
+
+/// The state shown for an invite at `stage` (`searching`, `fetching`, `accepting`,
+/// `awaiting-signatures`, `complete`); `None` keeps `awaiting-definition`.
+pub fn invite_state(stage: &str) -> Option<&'static str> {
+    match stage {
+        "searching" => Some("awaiting-pairing"),
+        "fetching" => Some("fetching-definition"),
+        "accepting" | "awaiting-signatures" => Some("awaiting-signatures"),
+        _ => None,
+    }
 }
 
 /// A pairing code at work: the invite it names and where it stands with the Obol API.

@@ -42,9 +42,6 @@ dkgd_json() {
 image_state() {
   if [ -n "$1" ]; then
     s=$(json_str "$1" state)
-    # Waiting for a definition while a pairing code is being resolved: the owner's word
-    # for that is "pairing" (the LED blinks slowly, status.txt shows the invite).
-    if [ "$s" = awaiting-definition ] && [ -n "$(json_invite "$1")" ]; then s=pairing; fi
     [ -n "$s" ] && { echo "$s"; return; }
   fi
   if [ "$(systemctl show -p ActiveState --value dkgd.service 2>/dev/null)" = failed ]; then
@@ -60,7 +57,7 @@ image_state() {
 state_class() {
   case $1 in
     awaiting-definition) echo ready ;;
-    *pairing*) echo pairing ;;
+    *pairing* | fetching-definition | awaiting-signatures) echo pairing ;;
     awaiting-peers | ceremony) echo running ;;
     complete) echo done ;;
     failed | key-locked | service-failed) echo failed ;;
@@ -75,7 +72,9 @@ state_meaning() {
     first-boot) echo "starting up: creating this box's identity key" ;;
     waiting-for-clock) echo "waiting for the clock: the box has no battery clock and needs network time; connect Ethernet with Internet access (NTP, UDP port 123)" ;;
     awaiting-definition) echo "ready: waiting for a cluster definition (put this box's ENR, enr.txt, into the launchpad)" ;;
-    *pairing*) echo "pairing: resolving the cluster invite of the pairing code (see 'invite' below and README.txt)" ;;
+    awaiting-pairing) echo "pairing: looking for this operator's cluster invite in the Obol API (see 'invite' below)" ;;
+    fetching-definition) echo "pairing: fetching and checking the cluster invite of the pairing code (see 'invite' below)" ;;
+    awaiting-signatures) echo "pairing: waiting for every operator to accept the invite in the launchpad (see 'to do' below)" ;;
     awaiting-peers) echo "running: waiting for the other operators' boxes to connect" ;;
     ceremony) echo "running: the key generation ceremony is in progress; keep the box powered" ;;
     complete) echo "done: the cluster's keys are created; back them up (see README.txt)" ;;
