@@ -38,20 +38,22 @@ async fn ask<T>(
     }
 }
 
-fn failed(why: &str) -> Reply {
-    error(StatusCode::INTERNAL_SERVER_ERROR, why)
+/// A 200 with `body(answer)` as JSON, or the run loop's error as a 500, or the 503 of `ask`.
+fn answered<T>(
+    result: Result<Result<T, String>, Reply>,
+    body: impl FnOnce(T) -> serde_json::Value,
+) -> Reply {
+    match result {
+        Ok(Ok(v)) => reply(StatusCode::OK, "application/json", body(v).to_string()),
+        Ok(Err(why)) => error(StatusCode::INTERNAL_SERVER_ERROR, &why),
+        Err(r) => r,
+    }
 }
 
 /// `GET /backups`: `{"backups": [BackupMeta…]}`.
 pub(super) async fn list(ctx: &Context) -> Reply {
-    match ask(ctx, |reply| Command::ListBackups { reply }).await {
-        Ok(Ok(all)) => {
-            let body = serde_json::json!({ "backups": all });
-            reply(StatusCode::OK, "application/json", body.to_string())
-        }
-        Ok(Err(why)) => failed(&why),
-        Err(r) => r,
-    }
+    let result = ask(ctx, |reply| Command::ListBackups { reply }).await;
+    answered(result, |all| serde_json::json!({ "backups": all }))
 }
 
 /// `POST /backup/recipients`: the body lists `age1…` keys (commas or white space between);
@@ -75,29 +77,16 @@ pub(super) async fn set_recipients(req: Request<Incoming>, ctx: &Context) -> Rep
     if let Err(e) = dkgd_backup::parse_recipients(&recipients) {
         return error(StatusCode::BAD_REQUEST, &format!("backup recipient: {e}"));
     }
-    match ask(ctx, |reply| Command::SetBackupRecipients {
+    let result = ask(ctx, |reply| Command::SetBackupRecipients {
         recipients,
         reply,
     })
-    .await
-    {
-        Ok(Ok(n)) => {
-            let body = serde_json::json!({ "recipients": n });
-            reply(StatusCode::OK, "application/json", body.to_string())
-        }
-        Ok(Err(why)) => failed(&why),
-        Err(r) => r,
-    }
+    .await;
+    answered(result, |n| serde_json::json!({ "recipients": n }))
 }
 
 /// `POST /backup/acknowledge-restore`: `{"acknowledged": bool}` (false: no restore).
 pub(super) async fn acknowledge(ctx: &Context) -> Reply {
-    match ask(ctx, |reply| Command::AcknowledgeRestore { reply }).await {
-        Ok(Ok(done)) => {
-            let body = serde_json::json!({ "acknowledged": done });
-            reply(StatusCode::OK, "application/json", body.to_string())
-        }
-        Ok(Err(why)) => failed(&why),
-        Err(r) => r,
-    }
+    let result = ask(ctx, |reply| Command::AcknowledgeRestore { reply }).await;
+    answered(result, |done| serde_json::json!({ "acknowledged": done }))
 }

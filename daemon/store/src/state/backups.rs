@@ -165,31 +165,12 @@ impl StateStore {
 
     /// Records a restore (replacing any earlier record) and flushes.
     pub fn record_restore(&self, record: &RestoreRecord) -> Result<(), Error> {
-        let meta_tree = self
-            .db
-            .open_tree(META_TREE)
-            .map_err(db_err(self, "opening"))?;
-        let value = serde_json::to_vec(record)
-            .map_err(|_| Error::Internal("restore record encodes as JSON"))?;
-        meta_tree
-            .insert(RESTORE_KEY, value)
-            .map_err(db_err(self, "writing"))?;
-        self.db
-            .flush()
-            .map_err(db_err(self, "flushing"))
-            .map(|_| ())
+        self.put_meta_json(RESTORE_KEY, record)
     }
 
     /// The last restore, if this box was restored from a backup.
     pub fn restore_record(&self) -> Result<Option<RestoreRecord>, Error> {
-        let meta_tree = self
-            .db
-            .open_tree(META_TREE)
-            .map_err(db_err(self, "opening"))?;
-        Ok(meta_tree
-            .get(RESTORE_KEY)
-            .map_err(db_err(self, "reading"))?
-            .and_then(|v| serde_json::from_slice(&v).ok()))
+        self.meta_json(RESTORE_KEY)
     }
 
     /// Marks the last restore acknowledged at `at_unix_ms`; `false` when there is none.
@@ -205,14 +186,24 @@ impl StateStore {
     /// Stores the backup recipients the owner set through the status socket (replacing the
     /// earlier ones; they are public keys) and flushes.
     pub fn set_backup_recipients(&self, recipients: &[String]) -> Result<(), Error> {
+        self.put_meta_json(RECIPIENTS_KEY, &recipients)
+    }
+
+    /// The recipients set through the status socket (empty when none were).
+    pub fn backup_recipients(&self) -> Result<Vec<String>, Error> {
+        Ok(self.meta_json(RECIPIENTS_KEY)?.unwrap_or_default())
+    }
+
+    /// Writes `value` as JSON under `key` of the backups tree's 0xff namespace, then flushes.
+    fn put_meta_json(&self, key: &[u8], value: &impl Serialize) -> Result<(), Error> {
         let meta_tree = self
             .db
             .open_tree(META_TREE)
             .map_err(db_err(self, "opening"))?;
-        let value = serde_json::to_vec(recipients)
-            .map_err(|_| Error::Internal("recipients encode as JSON"))?;
+        let bytes =
+            serde_json::to_vec(value).map_err(|_| Error::Internal("a record encodes as JSON"))?;
         meta_tree
-            .insert(RECIPIENTS_KEY, value)
+            .insert(key, bytes)
             .map_err(db_err(self, "writing"))?;
         self.db
             .flush()
@@ -220,17 +211,16 @@ impl StateStore {
             .map(|_| ())
     }
 
-    /// The recipients set through the status socket (empty when none were).
-    pub fn backup_recipients(&self) -> Result<Vec<String>, Error> {
+    /// The JSON value under `key` (`None`: absent, or written by a dkgd it does not decode).
+    fn meta_json<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, Error> {
         let meta_tree = self
             .db
             .open_tree(META_TREE)
             .map_err(db_err(self, "opening"))?;
         Ok(meta_tree
-            .get(RECIPIENTS_KEY)
+            .get(key)
             .map_err(db_err(self, "reading"))?
-            .and_then(|v| serde_json::from_slice(&v).ok())
-            .unwrap_or_default())
+            .and_then(|v| serde_json::from_slice(&v).ok()))
     }
 
     /// The age file of backup `seq` of `kind`.
