@@ -438,3 +438,43 @@ fn bad_codes_and_lying_apis_change_nothing() {
     assert!(!daemon.data_dir.join("cluster-definition.json").exists());
     assert!(!inbox.join("cluster-definition.json").exists());
 }
+
+/// `POST /pair` (like the backup POSTs) is for root and the daemon's own user: another user
+/// who can reach the socket (as the socket's group can) gets 403 and exit 77, and nothing is
+/// written. Needs root and util-linux's setpriv (to run `dkgd pair` as nobody); skipped,
+/// saying so, otherwise.
+#[test]
+fn another_user_may_read_but_not_pair() {
+    let root_user = nix::unistd::geteuid().is_root();
+    let as_nobody = |args: &[&str]| {
+        std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_dkgd"))
+            .args(args)
+            .output()
+    };
+    if !root_user || !as_nobody(&["--version"]).is_ok_and(|o| o.status.success()) {
+        eprintln!("SKIPPED: needs root, setpriv, and a dkgd binary that uid 65534 may run");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("box");
+    let mut daemon = Daemon::start(&root, "");
+    daemon.wait_state("awaiting-definition", START);
+    // Let uid 65534 reach the socket, as a member of socket_group could.
+    for dir in [d.path(), root.as_path()] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711)).unwrap();
+    }
+    std::fs::set_permissions(&daemon.socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let code = PairingCode::new(&HOODI, [9; 32]).encode();
+    let read = as_nobody(&["status", "--json", "--socket", s(&daemon.socket)]).unwrap();
+    assert!(read.status.success(), "{read:?}");
+    let out = as_nobody(&["pair", &code, "--socket", s(&daemon.socket)]).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(77), "{stderr}");
+    assert!(
+        stderr.contains("uid 65534 may read the status but not pair"),
+        "{stderr}"
+    );
+    assert!(!daemon.data_dir.join("inbox/pairing-code").exists());
+}
