@@ -98,6 +98,28 @@ fn not_dkgd_is_a_clear_failure() {
     server.join().unwrap();
 }
 
+/// A daemon whose connection slots are all taken answers 503: busy, retry (75), never "is that
+/// socket really dkgd's?".
+#[test]
+fn a_busy_daemon_is_a_temporary_failure() {
+    let d = tempfile::tempdir().unwrap();
+    let sock = d.path().join("busy.sock");
+    let server = serve(
+        &sock,
+        http(
+            503,
+            r#"{"error":"too many connections; retry in a moment"}"#,
+        ),
+        1,
+    );
+    let out = run(&["status", "--socket", s(&sock)]);
+    out.expect_code(75)
+        .expect_err("busy")
+        .expect_err("too many connections");
+    assert!(!out.stderr.contains("really dkgd"), "{}", out.stderr);
+    server.join().unwrap();
+}
+
 #[test]
 fn a_dead_socket_is_75_and_the_env_variable_names_the_socket() {
     let d = tempfile::tempdir().unwrap();

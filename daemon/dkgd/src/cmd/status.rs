@@ -73,6 +73,18 @@ pub(crate) fn ask(
 /// `GET path`; the body of a 200 answer.
 fn fetch(socket: &Path, path: &str) -> Result<Vec<u8>, Failure> {
     let answer = ask(socket, Method::GET, path, None)?;
+    if answer.code == StatusCode::SERVICE_UNAVAILABLE {
+        // dkgd's own answer when every connection slot is taken: busy, not a stranger.
+        return Err(Failure::new(
+            Code::TempFail,
+            anyhow!(
+                "the daemon at {} is busy: {}",
+                socket.display(),
+                answer.error_text()
+            ),
+            "retry in a moment",
+        ));
+    }
     if answer.code != StatusCode::OK {
         return Err(bad_answer(
             socket,
