@@ -8,7 +8,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::header::{HeaderName, HeaderValue, ACCEPT, USER_AGENT};
 use hyper::Request;
-use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use std::fmt;
@@ -156,11 +157,34 @@ fn split_host_port(authority: &str, default_port: u16) -> Result<(&str, u16), Ht
 /// GETs `url` with extra `headers`, and returns the body of a 2xx answer. The whole
 /// exchange (resolve, connect, TLS, send, receive) must finish within `timeout`, and the
 /// body must not exceed `max_body_bytes`. Header values with control characters are refused.
+/// An `https://` URL goes through the proxy the environment names (`HTTPS_PROXY`,
+/// `ALL_PROXY`, `NO_PROXY` honoured as curl does), like charon's Go client.
 pub async fn get(
     url: &HttpUrl,
     headers: &[(&str, &str)],
     timeout: Duration,
     max_body_bytes: usize,
+) -> Result<Vec<u8>, HttpError> {
+    let proxy = if url.is_tls() {
+        url.to_string().parse::<hyper::Uri>().ok().and_then(|u| {
+            hyper_util::client::proxy::matcher::Matcher::from_env()
+                .intercept(&u)
+                .map(|i| (i.uri().clone(), i.basic_auth().cloned()))
+        })
+    } else {
+        None
+    };
+    get_via(url, headers, timeout, max_body_bytes, proxy).await
+}
+
+/// [`get`] through `proxy` (an HTTP CONNECT proxy and its `Proxy-Authorization`), if given,
+/// for an `https://` URL.
+pub async fn get_via(
+    url: &HttpUrl,
+    headers: &[(&str, &str)],
+    timeout: Duration,
+    max_body_bytes: usize,
+    proxy: Option<(hyper::Uri, Option<HeaderValue>)>,
 ) -> Result<Vec<u8>, HttpError> {
     let mut req = Request::get(url.to_string())
         .header(USER_AGENT, concat!("dkgd/", env!("CARGO_PKG_VERSION")))
@@ -175,54 +199,69 @@ pub async fn get(
     let req = req
         .body(Empty::<Bytes>::new())
         .map_err(|_| HttpError::InvalidUrl("the URL does not form a request"))?;
-    let client = client(timeout)?;
+    let mut tcp = HttpConnector::new();
+    tcp.enforce_http(false);
+    tcp.set_connect_timeout(Some(timeout));
+    tcp.set_nodelay(true);
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let tls = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_webpki_roots(provider)
+        .map_err(|e| HttpError::Tls(e.to_string()))?;
     let exchange = async {
-        let resp = client.request(req).await.map_err(|e| {
-            if e.is_connect() {
-                HttpError::Connect(chain(&e))
-            } else {
-                HttpError::Io(chain(&e))
+        match proxy.filter(|_| url.is_tls()) {
+            None => {
+                let connector = tls.https_or_http().enable_http1().wrap_connector(tcp);
+                send(connector, req, max_body_bytes).await
             }
-        })?;
-        let status = resp.status();
-        if !status.is_success() {
-            return Err(HttpError::Status(status.as_u16()));
-        }
-        let body = Limited::new(resp.into_body(), max_body_bytes)
-            .collect()
-            .await
-            .map_err(|e| {
-                if e.is::<http_body_util::LengthLimitError>() {
-                    HttpError::TooLarge(max_body_bytes)
-                } else {
-                    HttpError::Malformed(e.to_string())
+            Some((at, auth)) => {
+                let mut tunnel = Tunnel::new(at, tcp);
+                if let Some(auth) = auth {
+                    tunnel = tunnel.with_auth(auth);
                 }
-            })?;
-        Ok(body.to_bytes().to_vec())
+                let connector = tls.https_only().enable_http1().wrap_connector(tunnel);
+                send(connector, req, max_body_bytes).await
+            }
+        }
     };
     tokio::time::timeout(timeout, exchange)
         .await
         .map_err(|_| HttpError::Timeout(timeout))?
 }
 
-/// A one-shot client: plain TCP for `http://`, rustls for `https://`, no connection reuse.
-fn client(
-    timeout: Duration,
-) -> Result<Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>, HttpError> {
-    let mut tcp = HttpConnector::new();
-    tcp.enforce_http(false);
-    tcp.set_connect_timeout(Some(timeout));
-    tcp.set_nodelay(true);
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(provider)
-        .map_err(|e| HttpError::Tls(e.to_string()))?
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(tcp);
-    Ok(Client::builder(TokioExecutor::new())
+/// One request over a one-shot client (no connection reuse) on `connector`.
+async fn send<C>(
+    connector: C,
+    req: Request<Empty<Bytes>>,
+    max_body_bytes: usize,
+) -> Result<Vec<u8>, HttpError>
+where
+    C: Connect + Clone + Send + Sync + 'static,
+{
+    let client = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(0)
-        .build(https))
+        .build::<_, Empty<Bytes>>(connector);
+    let resp = client.request(req).await.map_err(|e| {
+        if e.is_connect() {
+            HttpError::Connect(chain(&e))
+        } else {
+            HttpError::Io(chain(&e))
+        }
+    })?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(HttpError::Status(status.as_u16()));
+    }
+    let body = Limited::new(resp.into_body(), max_body_bytes)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                HttpError::TooLarge(max_body_bytes)
+            } else {
+                HttpError::Malformed(e.to_string())
+            }
+        })?;
+    Ok(body.to_bytes().to_vec())
 }
 
 /// An error with its causes, `a: b: c` (hyper-util's own message alone says little).
@@ -240,6 +279,64 @@ fn chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An https:// relay URL behind a proxy: the proxy is asked to CONNECT to the relay's
+    /// host and port (the client never resolves the relay itself); a refusal is a connect
+    /// error.
+    #[tokio::test]
+    async fn https_relay_urls_go_through_the_proxy() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let seen = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            let mut buf = vec![0u8; 4096];
+            let mut len = 0;
+            while !buf
+                .get(..len)
+                .unwrap_or_default()
+                .windows(4)
+                .any(|w| w == b"\r\n\r\n")
+            {
+                let n = s
+                    .read(buf.get_mut(len..).unwrap_or_default())
+                    .await
+                    .expect("read");
+                assert!(n > 0, "no CONNECT");
+                len += n;
+            }
+            s.write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+                .await
+                .expect("write");
+            String::from_utf8_lossy(buf.get(..len).unwrap_or_default()).into_owned()
+        });
+        let url = HttpUrl::parse("https://0.relay.obol.invalid/enr").expect("url");
+        let proxy: hyper::Uri = format!("http://127.0.0.1:{port}").parse().expect("uri");
+        let auth = HeaderValue::from_static("Basic dTpw");
+        let err = get_via(
+            &url,
+            &[],
+            Duration::from_secs(5),
+            1024,
+            Some((proxy, Some(auth))),
+        )
+        .await
+        .expect_err("the proxy refuses");
+        assert!(matches!(err, HttpError::Connect(_)), "{err}");
+        let request = seen.await.expect("proxy task");
+        assert!(
+            request.starts_with("CONNECT 0.relay.obol.invalid:443 HTTP/1.1\r\n"),
+            "{request}"
+        );
+        assert!(
+            request
+                .to_ascii_lowercase()
+                .contains("proxy-authorization: basic dtpw"),
+            "{request}"
+        );
+    }
 
     #[test]
     fn urls() {
