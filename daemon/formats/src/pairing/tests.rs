@@ -190,3 +190,47 @@ fn errors_say_what_to_do() {
     let needs = PairingError::NeedsNetwork.to_string();
     assert!(needs.contains("--network"), "{needs}");
 }
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+
+    const BECH32_CHARS: &[u8] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// Whatever an owner types or pastes (any text, with or without a network): an answer,
+        /// never a panic.
+        #[test]
+        fn any_text_is_an_answer(text in ".{0,200}", bytes in proptest::collection::vec(any::<u8>(), 0..120)) {
+            let _ = parse_invite(&text, None);
+            let _ = parse_invite(&text, Some(&HOODI));
+            let lossy = String::from_utf8_lossy(&bytes);
+            let _ = parse_invite(&lossy, None);
+            let _ = parse_invite(&format!("dkg1{lossy}"), None);
+        }
+
+        /// Any network and hash round-trip; any one changed character of the code is caught
+        /// (bech32m detects every single substitution), never read as another invite.
+        #[test]
+        fn one_changed_character_is_always_caught(
+            net in any::<Index>(),
+            hash in any::<[u8; 32]>(),
+            pos in any::<Index>(),
+            c in any::<Index>(),
+        ) {
+            let code = PairingCode::new(net.get(NETWORKS), hash);
+            let text = code.encode();
+            prop_assert_eq!(parse_invite(&text, None), Ok(code));
+            // Past the "dkg1" prefix.
+            let i = 4 + pos.index(text.len() - 4);
+            let mut m = text.clone().into_bytes();
+            m[i] = *c.get(BECH32_CHARS);
+            prop_assume!(m[i] != text.as_bytes()[i]);
+            let m = String::from_utf8(m).unwrap_or_default();
+            prop_assert!(parse_invite(&m, None).is_err(), "accepted {} (from {})", m, text);
+        }
+    }
+}
