@@ -489,3 +489,58 @@ async fn the_client_reads_answers_and_names_the_socket() {
     assert!(matches!(err, ClientError::NotRunning { .. }), "{err}");
     assert!(err.to_string().contains("absent.sock"), "{err}");
 }
+
+/// Smoke fuzzing of what a local client can send (issue 12 §7): garbage, truncated and mutated
+/// requests of every endpoint each get an answer or a hang-up within the connection bound, and
+/// the server keeps serving.
+#[tokio::test]
+async fn garbage_requests_never_take_the_server_down() {
+    let h = start(|c| {
+        c.conn_timeout = Duration::from_millis(300);
+        c.head_timeout = Duration::from_millis(200);
+    });
+    let seeds: [&[u8]; 4] = [
+        b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"POST /pair HTTP/1.1\r\nContent-Length: 70\r\n\r\ndkg1qygqqzgsqqqsyqcyq5rqwzqfpg9scrgwpugpzysnzs23v9ccrydpk8qarc0sl367ah",
+        b"POST /backup/recipients HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nage1x\r\n0\r\n\r\n",
+        b"HEAD /metrics HTTP/1.0\r\n\r\n",
+    ];
+    // xorshift64: reproducible without a dependency.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for round in 0..96 {
+        let seed = seeds[round % seeds.len()];
+        let mut bytes = seed.to_vec();
+        match round % 3 {
+            0 => {
+                for _ in 0..1 + next() % 4 {
+                    let i = usize::try_from(next() % bytes.len() as u64).unwrap();
+                    bytes[i] = u8::try_from(next() & 0xff).unwrap();
+                }
+            }
+            1 => bytes.truncate(usize::try_from(next() % bytes.len() as u64).unwrap()),
+            _ => {
+                bytes = (0..next() % 600)
+                    .map(|_| u8::try_from(next() & 0xff).unwrap())
+                    .collect();
+            }
+        }
+        let mut s = UnixStream::connect(&h.path).await.unwrap();
+        let _ = s.write_all(&bytes).await;
+        let mut out = Vec::new();
+        let answered = tokio::time::timeout(Duration::from_secs(2), s.read_to_end(&mut out)).await;
+        assert!(
+            answered.is_ok(),
+            "round {round}: no answer and no hang-up within 2 s"
+        );
+        if !out.is_empty() {
+            assert!(out.starts_with(b"HTTP/1."), "round {round}: {out:?}");
+        }
+    }
+    assert_eq!(get(&h.path, "/status").await.0, 200);
+}
