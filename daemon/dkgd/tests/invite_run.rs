@@ -387,8 +387,31 @@ fn bad_codes_and_lying_apis_change_nothing() {
         "{st}"
     );
     assert_eq!(st["state"], "fetching-definition", "{st}");
+    let not_found = st["invite"]["requests"]["not-found"].as_u64().unwrap();
     daemon.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(daemon.wait_exit(Duration::from_secs(20)), Some(0));
+
+    // The pairing progress is kept in sled: restarted against an API that is gone, the same
+    // invite carries on with its earlier answers (not-found) and adds the new ones.
+    let gone = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut restarted = Daemon::start(&root, &format!("api_url = \"http://127.0.0.1:{gone}\"\n"));
+    let st = restarted.wait_status("the earlier answers and a new one", START, |v| {
+        v["invite"]["requests"]["unreachable"]
+            .as_u64()
+            .is_some_and(|n| n >= 1)
+    });
+    assert!(
+        st["invite"]["requests"]["not-found"]
+            .as_u64()
+            .is_some_and(|n| n >= not_found),
+        "{st}"
+    );
+    restarted.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(restarted.wait_exit(Duration::from_secs(20)), Some(0));
+    support::daemon::write_config(&root, &extra);
 
     // A definition without us, and one served under another config hash (the API lies).
     let others = [key(60), key(61), key(62)];

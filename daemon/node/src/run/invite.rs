@@ -58,6 +58,30 @@ pub fn parse_code_text(text: &str) -> Result<PairingCode, String> {
     parse_invite(first, network).map_err(|e| e.to_string())
 }
 
+/// Stores the invite's progress in sled when it changed (the poll time aside), so that a
+/// restart carries on with it. `saved` is what was stored last.
+pub(super) async fn persist(
+    store: std::sync::Arc<dkgd_store::state::StateStore>,
+    saved: &mut Option<Invite>,
+    current: Invite,
+) {
+    let doc = Invite {
+        next_poll_unix: None,
+        ..current
+    };
+    if saved.as_ref() == Some(&doc) {
+        return;
+    }
+    *saved = Some(doc.clone());
+    match tokio::task::spawn_blocking(move || store.save_invite(&doc)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "cannot store the pairing progress (the pairing goes on)")
+        }
+        Err(_) => tracing::warn!("cannot store the pairing progress: the writer task failed"),
+    }
+}
+
 /// A running resolution of one code.
 pub(super) struct Running {
     /// Its status, updated by the task.
@@ -80,6 +104,37 @@ pub(super) struct Context {
     pub(super) inbox: PathBuf,
     pub(super) enr: Enr,
     pub(super) backoff: Backoff,
+    /// The progress stored before a restart (sled), if any.
+    pub(super) prior: Option<Invite>,
+}
+
+impl Context {
+    /// The context of one invite for this box (`enr`: its ENR text); `None` (logged) when the
+    /// ENR does not parse or the API client cannot be set up.
+    pub(super) fn new(
+        cfg: &crate::config::Config,
+        enr: &str,
+        code: Invitation,
+        source: PathBuf,
+        prior: Option<Invite>,
+    ) -> Option<Self> {
+        let enr = Enr::parse(enr)
+            .map_err(|e| tracing::error!(error = %e, "this node's own ENR does not parse"))
+            .ok()?;
+        let api = ApiClient::new(cfg.api_url.clone(), dkgd_invite::Limits::default())
+            .map_err(|e| tracing::error!(error = %e, "cannot set up the Obol API client"))
+            .ok()?;
+        Some(Self {
+            code,
+            source,
+            api,
+            data_dir: cfg.data_dir.clone(),
+            inbox: cfg.inbox(),
+            enr,
+            backoff: cfg.backoff,
+            prior,
+        })
+    }
 }
 
 /// What names the invite.
@@ -100,6 +155,15 @@ pub(super) fn spawn(ctx: Context) -> Running {
     match ctx.code {
         Invitation::Code(code) => show_code(&mut first, &code),
         Invitation::Operator(_) => first.stage = "searching".to_owned(),
+    }
+    // The same invite as before a restart: its request counts and last error carry on.
+    if let Some(prior) = ctx
+        .prior
+        .as_ref()
+        .filter(|p| p.source == first.source && p.config_hash == first.config_hash)
+    {
+        first.requests = prior.requests.clone();
+        first.last_error = prior.last_error.clone();
     }
     let (tx, rx) = watch::channel(first);
     let task = tokio::spawn(async move {

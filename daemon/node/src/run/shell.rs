@@ -48,6 +48,8 @@ pub(super) struct Shell {
     publish_pending: bool,
     /// Backup requests from the status socket.
     commands: mpsc::Receiver<Command>,
+    /// The invite progress last stored in sled.
+    invite_saved: Option<crate::status::model::Invite>,
 }
 
 fn now() -> UnixMs {
@@ -125,6 +127,7 @@ impl Shell {
             invite: None,
             publish_pending: false,
             commands,
+            invite_saved: None,
         };
         shell.apply_actions().await;
         let line = snapshot::status_line(&shell.tx.borrow().status);
@@ -164,7 +167,12 @@ impl Shell {
                     self.lc.handle(now(), Input::Timer);
                 }
                 ev = next_event(&mut self.child), if self.child.is_some() => self.on_child(ev).await,
-                () = invite_changed(&mut self.invite), if self.invite.is_some() => self.publish(),
+                () = invite_changed(&mut self.invite), if self.invite.is_some() => {
+                    if let Some(now) = self.invite.as_ref().map(|r| r.status.borrow().clone()) {
+                        super::invite::persist(Arc::clone(&self.store), &mut self.invite_saved, now).await;
+                    }
+                    self.publish();
+                }
                 Some(cmd) = self.commands.recv() => self.on_command(cmd).await,
             }
             self.apply_actions().await;
@@ -539,29 +547,10 @@ impl Shell {
         code: super::invite::Invitation,
         source: PathBuf,
     ) {
-        let (enr, api) = match (
-            dkgd_formats::enr::Enr::parse(&me.enr),
-            dkgd_invite::ApiClient::new(self.cfg.api_url.clone(), dkgd_invite::Limits::default()),
-        ) {
-            (Ok(enr), Ok(api)) => (enr, api),
-            (Err(e), _) => {
-                tracing::error!(error = %e, "this node's own ENR does not parse");
-                return;
-            }
-            (_, Err(e)) => {
-                tracing::error!(error = %e, "cannot set up the Obol API client");
-                return;
-            }
-        };
-        self.invite = Some(super::invite::spawn(super::invite::Context {
-            code,
-            source,
-            api,
-            data_dir: self.cfg.data_dir.clone(),
-            inbox: self.cfg.inbox(),
-            enr,
-            backoff: self.cfg.backoff,
-        }));
+        let prior = self.store.invite().ok().flatten();
+        if let Some(ctx) = super::invite::Context::new(&self.cfg, &me.enr, code, source, prior) {
+            self.invite = Some(super::invite::spawn(ctx));
+        }
         self.publish();
     }
 }

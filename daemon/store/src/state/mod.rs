@@ -39,6 +39,8 @@ pub const HISTORY_CAP: usize = 512;
 const LOCK_RETRIES: u32 = 40;
 const LOCK_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(25);
 const RECORD_KEY: &[u8] = b"record";
+/// Key of the pairing progress in the default tree.
+const INVITE_KEY: &[u8] = b"invite";
 /// Tree of history events, keyed by a big-endian sequence number.
 const HISTORY_TREE: &[u8] = b"history";
 /// sled's page cache; the database holds a few kilobytes.
@@ -196,6 +198,26 @@ impl StateStore {
             .insert(RECORD_KEY, bytes)
             .map_err(|e| self.err("writing", e))?;
         self.flush()
+    }
+
+    /// Replaces the stored pairing progress (a JSON document the daemon defines; public
+    /// data only) and flushes.
+    pub fn save_invite<T: Serialize>(&self, doc: &T) -> Result<(), Error> {
+        let bytes =
+            serde_json::to_vec(doc).map_err(|_| Error::Internal("the invite encodes as JSON"))?;
+        self.db
+            .insert(INVITE_KEY, bytes)
+            .map_err(|e| self.err("writing", e))?;
+        self.flush()
+    }
+
+    /// The stored pairing progress (`None`: none, or one this dkgd cannot read).
+    pub fn invite<T: DeserializeOwned>(&self) -> Result<Option<T>, Error> {
+        Ok(self
+            .db
+            .get(INVITE_KEY)
+            .map_err(|e| self.err("reading", e))?
+            .and_then(|v| serde_json::from_slice(&v).ok()))
     }
 
     /// Appends `event` to the history, drops the oldest beyond [`HISTORY_CAP`], and flushes.
