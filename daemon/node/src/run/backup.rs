@@ -88,23 +88,21 @@ pub(super) async fn answer(
     configured: &[String],
 ) -> bool {
     use crate::status::Command;
-    let task_failed = || Err::<(), String>("the state database task failed".into());
+    let task_failed = || "the state database task failed".to_owned();
     match cmd {
         Command::ListBackups { reply } => {
-            let all =
-                tokio::task::spawn_blocking(move || store.backups().map_err(|e| e.to_string()))
-                    .await
-                    .unwrap_or_else(|_| task_failed().map(|()| Vec::new()));
+            let all = super::blocking(move || store.backups().map_err(|e| e.to_string()))
+                .await
+                .unwrap_or_else(|| Err(task_failed()));
             let _ = reply.send(all);
             false
         }
         Command::AcknowledgeRestore { reply } => {
             let at = now_unix_ms();
-            let done = tokio::task::spawn_blocking(move || {
-                store.acknowledge_restore(at).map_err(|e| e.to_string())
-            })
-            .await
-            .unwrap_or_else(|_| task_failed().map(|()| false));
+            let done =
+                super::blocking(move || store.acknowledge_restore(at).map_err(|e| e.to_string()))
+                    .await
+                    .unwrap_or_else(|| Err(task_failed()));
             if done == Ok(true) {
                 tracing::info!("the owner acknowledged the restore: the box the backup came from is gone for good");
             }
@@ -113,11 +111,11 @@ pub(super) async fn answer(
         }
         Command::SetBackupRecipients { recipients, reply } => {
             let set = recipients.clone();
-            let saved = tokio::task::spawn_blocking(move || {
+            let saved = super::blocking(move || {
                 store.set_backup_recipients(&set).map_err(|e| e.to_string())
             })
             .await
-            .unwrap_or_else(|_| task_failed());
+            .unwrap_or_else(|| Err(task_failed()));
             if let Err(e) = saved {
                 let _ = reply.send(Err(e));
                 return false;

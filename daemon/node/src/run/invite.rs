@@ -73,12 +73,12 @@ pub(super) async fn persist(
         return;
     }
     *saved = Some(doc.clone());
-    match tokio::task::spawn_blocking(move || store.save_invite(&doc)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
+    match super::blocking(move || store.save_invite(&doc)).await {
+        Some(Ok(())) => {}
+        Some(Err(e)) => {
             tracing::warn!(error = %e, "cannot store the pairing progress (the pairing goes on)")
         }
-        Err(_) => tracing::warn!("cannot store the pairing progress: the writer task failed"),
+        None => tracing::warn!("cannot store the pairing progress: the writer task failed"),
     }
 }
 

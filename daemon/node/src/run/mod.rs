@@ -72,3 +72,9 @@ pub enum RunError {
 pub async fn run(cfg: Config, hooks: Hooks) -> Result<(), RunError> {
     shell::Shell::start(cfg, hooks).await?.run().await
 }
+
+/// Runs blocking work (disk, sled, key files) off the event loop; `None` when the task
+/// panicked or was cancelled.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    tokio::task::spawn_blocking(f).await.ok()
+}

@@ -4,7 +4,7 @@ use super::child::{CeremonyEvent, CeremonyHandle, CeremonySpec};
 use super::definition::{self, Accepted, FileStamp, DEFINITION_FILE};
 use super::identity::{self, PublicIdentity};
 use super::progress::ProgressEvent;
-use super::{snapshot, startup, Hooks, RunError};
+use super::{blocking, snapshot, startup, Hooks, RunError};
 use crate::config::Config;
 use crate::lifecycle::{Action, Input, Lifecycle, State, UnixMs};
 use crate::notify::Notifier;
@@ -58,10 +58,6 @@ fn now() -> UnixMs {
         .map(|d| d.as_millis())
         .unwrap_or(0);
     UnixMs(u64::try_from(ms).unwrap_or(u64::MAX))
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-    tokio::task::spawn_blocking(f).await.ok()
 }
 
 impl Shell {
