@@ -48,7 +48,9 @@ pub(crate) fn socket_path(arg: Option<&PathBuf>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(dkgd_node::config::DEFAULT_SOCKET))
 }
 
-/// One request over the status socket (a small runtime of its own).
+/// One request over the status socket (a small runtime of its own). A 503 is the daemon
+/// saying it is busy (every connection slot taken, or its run loop occupied): a temporary
+/// failure for every command, never "not dkgd".
 pub(crate) fn ask(
     socket: &Path,
     method: Method,
@@ -65,16 +67,10 @@ pub(crate) fn ask(
                 "check the process limits (threads, file descriptors)",
             )
         })?;
-    runtime
+    let answer = runtime
         .block_on(client::request(socket, method, path, body))
-        .map_err(client_failure)
-}
-
-/// `GET path`; the body of a 200 answer.
-fn fetch(socket: &Path, path: &str) -> Result<Vec<u8>, Failure> {
-    let answer = ask(socket, Method::GET, path, None)?;
+        .map_err(client_failure)?;
     if answer.code == StatusCode::SERVICE_UNAVAILABLE {
-        // dkgd's own answer when every connection slot is taken: busy, not a stranger.
         return Err(Failure::new(
             Code::TempFail,
             anyhow!(
@@ -85,6 +81,12 @@ fn fetch(socket: &Path, path: &str) -> Result<Vec<u8>, Failure> {
             "retry in a moment",
         ));
     }
+    Ok(answer)
+}
+
+/// `GET path`; the body of a 200 answer.
+fn fetch(socket: &Path, path: &str) -> Result<Vec<u8>, Failure> {
+    let answer = ask(socket, Method::GET, path, None)?;
     if answer.code != StatusCode::OK {
         return Err(bad_answer(
             socket,

@@ -78,7 +78,6 @@ fn ask_daemon(
             .map_err(|e| crate::cmd::status::bad_answer(socket, &format!("not JSON: {e}"))),
         400 | 413 => fail(Code::Usage, "check the age public keys (age1…)"),
         403 => fail(Code::NoPerm, "run it with sudo, or as the daemon's user"),
-        503 => fail(Code::TempFail, "retry in a moment"),
         _ => fail(Code::Failed, "see `dkgd status` and the daemon's journal"),
     }
 }
