@@ -12,9 +12,10 @@
 
 use super::routes::{self, Context};
 use super::SnapshotRx;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::StatusCode;
+use hyper::service::{service_fn, Service};
+use hyper::{Request, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
@@ -210,31 +211,33 @@ fn builder(cfg: &ServerConfig) -> http1::Builder {
 
 /// Serves one connection.
 async fn handle(stream: UnixStream, cfg: &ServerConfig, ctx: Context) {
-    let Some((stream, keep)) = split_off_closer(stream) else {
-        return;
-    };
     let ctx = Arc::new(ctx);
     let service = service_fn(move |req| {
         let ctx = Arc::clone(&ctx);
         async move { Ok::<_, Infallible>(routes::route(req, &ctx).await) }
     });
-    let _ = builder(cfg)
-        .serve_connection(TokioIo::new(stream), service)
-        .await;
-    close(keep).await;
+    serve_one(stream, cfg, service).await;
 }
 
 /// Answers 503 to whatever the over-limit client asks.
 async fn busy(stream: UnixStream, cfg: &ServerConfig) {
-    let Some((stream, keep)) = split_off_closer(stream) else {
-        return;
-    };
     let service = service_fn(|_req| async {
         Ok::<_, Infallible>(routes::error(
             StatusCode::SERVICE_UNAVAILABLE,
             "too many connections; retry in a moment",
         ))
     });
+    serve_one(stream, cfg, service).await;
+}
+
+/// One request on `stream` answered by `service`, then a polite close.
+async fn serve_one<S>(stream: UnixStream, cfg: &ServerConfig, service: S)
+where
+    S: Service<Request<Incoming>, Response = routes::Reply, Error = Infallible>,
+{
+    let Some((stream, keep)) = split_off_closer(stream) else {
+        return;
+    };
     let _ = builder(cfg)
         .serve_connection(TokioIo::new(stream), service)
         .await;
