@@ -200,27 +200,16 @@ impl StateStore {
             .db
             .open_tree(META_TREE)
             .map_err(db_err(self, "opening"))?;
-        let bytes =
-            serde_json::to_vec(value).map_err(|_| Error::Internal("a record encodes as JSON"))?;
-        meta_tree
-            .insert(key, bytes)
-            .map_err(db_err(self, "writing"))?;
-        self.db
-            .flush()
-            .map_err(db_err(self, "flushing"))
-            .map(|_| ())
+        self.put_json(&meta_tree, key, value)
     }
 
-    /// The JSON value under `key` (`None`: absent, or written by a dkgd it does not decode).
+    /// The JSON value under `key` of that namespace.
     fn meta_json<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, Error> {
         let meta_tree = self
             .db
             .open_tree(META_TREE)
             .map_err(db_err(self, "opening"))?;
-        Ok(meta_tree
-            .get(key)
-            .map_err(db_err(self, "reading"))?
-            .and_then(|v| serde_json::from_slice(&v).ok()))
+        self.get_json(&meta_tree, key)
     }
 
     /// The age file of backup `seq` of `kind`.

@@ -203,19 +203,32 @@ impl StateStore {
     /// Replaces the stored pairing progress (a JSON document the daemon defines; public
     /// data only) and flushes.
     pub fn save_invite<T: Serialize>(&self, doc: &T) -> Result<(), Error> {
-        let bytes =
-            serde_json::to_vec(doc).map_err(|_| Error::Internal("the invite encodes as JSON"))?;
-        self.db
-            .insert(INVITE_KEY, bytes)
-            .map_err(|e| self.err("writing", e))?;
-        self.flush()
+        self.put_json(&self.db, INVITE_KEY, doc)
     }
 
     /// The stored pairing progress (`None`: none, or one this dkgd cannot read).
     pub fn invite<T: DeserializeOwned>(&self) -> Result<Option<T>, Error> {
-        Ok(self
-            .db
-            .get(INVITE_KEY)
+        self.get_json(&self.db, INVITE_KEY)
+    }
+
+    /// Writes `value` as JSON under `key` of `tree`, then flushes.
+    fn put_json(&self, tree: &sled::Tree, key: &[u8], value: &impl Serialize) -> Result<(), Error> {
+        let bytes =
+            serde_json::to_vec(value).map_err(|_| Error::Internal("a record encodes as JSON"))?;
+        tree.insert(key, bytes)
+            .map_err(|e| self.err("writing", e))?;
+        self.flush()
+    }
+
+    /// The JSON value under `key` of `tree` (`None`: absent, or written by a dkgd that this
+    /// one does not decode).
+    fn get_json<T: DeserializeOwned>(
+        &self,
+        tree: &sled::Tree,
+        key: &[u8],
+    ) -> Result<Option<T>, Error> {
+        Ok(tree
+            .get(key)
             .map_err(|e| self.err("reading", e))?
             .and_then(|v| serde_json::from_slice(&v).ok()))
     }
