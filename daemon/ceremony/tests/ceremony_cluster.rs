@@ -61,9 +61,13 @@ struct Net {
     /// Nodes whose frames are no longer delivered.
     muted: BTreeSet<usize>,
     to_commit: VecDeque<usize>,
-    /// Sequence numbers of commits and of `Done` events, to check the barrier.
+    to_publish: VecDeque<usize>,
+    /// Nodes whose staging fails (a full or read-only disk at commit).
+    cannot_stage: BTreeSet<usize>,
+    /// Sequence numbers of stagings, publications and `Done` events, to check the barriers.
     seq: u64,
     committed_at: Vec<Option<u64>>,
+    published_at: Vec<Option<u64>>,
     done_at: Vec<Option<u64>>,
 }
 
@@ -102,8 +106,11 @@ impl Net {
             next_id: 0,
             muted: BTreeSet::new(),
             to_commit: VecDeque::new(),
+            to_publish: VecDeque::new(),
+            cannot_stage: BTreeSet::new(),
             seq: 0,
             committed_at: vec![None; n],
+            published_at: vec![None; n],
             done_at: vec![None; n],
         };
         for i in 0..n {
@@ -127,6 +134,7 @@ impl Net {
             self.seq += 1;
             match &e {
                 Event::NeedCommit(_) => self.to_commit.push_back(i),
+                Event::NeedPublish => self.to_publish.push_back(i),
                 Event::Done => self.done_at[i] = Some(self.seq),
                 _ => {}
             }
@@ -204,9 +212,20 @@ impl Net {
                 continue;
             }
             if let Some(i) = self.to_commit.pop_front() {
+                if self.cannot_stage.contains(&i) {
+                    let err = Err("No space left on device (os error 28)".to_string());
+                    self.with(i, |c, now| c.handle_commit(now, err));
+                    continue;
+                }
                 self.seq += 1;
                 self.committed_at[i] = Some(self.seq);
                 self.with(i, |c, now| c.handle_commit(now, Ok(())));
+                continue;
+            }
+            if let Some(i) = self.to_publish.pop_front() {
+                self.seq += 1;
+                self.published_at[i] = Some(self.seq);
+                self.with(i, |c, now| c.handle_published(now, Ok(())));
                 continue;
             }
             if done(self) {
@@ -262,8 +281,13 @@ fn honest(c: &Case, seed: u8) -> Vec<u8> {
     for i in 0..c.n {
         assert!(net.abort(i).is_none(), "node {i}: {:?}", net.abort(i));
         let done = net.done_at[i].expect("Done on every node");
-        // `Done` only after every node committed (the post-write barrier).
-        assert!(net.committed_at.iter().all(|c| c.is_some_and(|c| c < done)));
+        let published = net.published_at[i].expect("published on every node");
+        // Published only after every node staged (the post-write barrier), `Done` after that.
+        assert!(net
+            .committed_at
+            .iter()
+            .all(|c| c.is_some_and(|c| c < published)));
+        assert!(published < done);
         let pos = net.events[i]
             .iter()
             .position(|e| matches!(e, Event::NeedCommit(_)))
@@ -387,4 +411,35 @@ fn dropped_peer_times_out_naming_step_and_peer() {
     // Node 0 kept reporting progress while it waited, and gave up only after the bound.
     assert!(net.events[0].len() > seen + 1);
     assert!(net.now >= muted_at + Duration::from_secs(2));
+}
+
+#[test]
+fn a_node_that_cannot_stage_keeps_every_node_from_publishing() {
+    let c = case(4, 1, Version::V1_10);
+    let (ops, creator) = support::keys(c.n, c.seed);
+    let def = support::definition(&c.config(), &ops, &creator);
+    let mut net = Net::new(&ops, &vec![def; 4], &[&V1_10; 4], 9);
+    net.cannot_stage.insert(2);
+    assert!(net.run_until(|net| (0..4).all(|i| net.finished(i))));
+    for i in 0..4 {
+        let e = net
+            .abort(i)
+            .unwrap_or_else(|| panic!("node {i} must abort"));
+        eprintln!("node {i}: {e}");
+        assert!(net.published_at[i].is_none(), "node {i} published");
+        assert!(
+            !net.events[i]
+                .iter()
+                .any(|e| matches!(e, Event::NeedPublish | Event::Done)),
+            "node {i}"
+        );
+        if i == 2 {
+            assert!(e.to_string().contains("No space left on device"), "{e}");
+        } else {
+            // The others staged, then learnt why node 2 did not.
+            assert!(net.committed_at[i].is_some(), "node {i} staged");
+            assert_eq!(e.culprit(), Some(p(2)), "node {i}: {e}");
+            assert!(e.to_string().contains("No space left on device"), "{e}");
+        }
+    }
 }

@@ -304,6 +304,10 @@ pub(crate) struct DkgArgs {
         default_value_t = 75
     )]
     pub(crate) peer_loss_timeout_secs: u64,
+    /// Bound on waiting for every operator to connect before step 1, in seconds [default:
+    /// none: late joiners are normal; every 30 s the log names whom the node waits for].
+    #[arg(long = "connect-timeout", value_name = "SECONDS")]
+    pub(crate) connect_timeout_secs: Option<u64>,
     /// charon wire profile: `auto` (default) or v1.7 … v1.11. `auto` starts with the
     /// definition's default (v1.11 for a v1.11.0 definition, else v1.10), listens for the
     /// peers' versions before speaking and switches, before step 1, to the one every peer
@@ -319,6 +323,12 @@ pub(crate) struct DkgArgs {
     /// `dkgd_node::run::progress`), for `dkgd run`.
     #[arg(long = "progress-json")]
     pub(crate) progress: bool,
+    /// Run no ceremony: publish the artifacts an earlier ceremony of this definition staged
+    /// and set aside unpublished (`.dkgd-staging.unpublished-<n>`), after verifying them. For
+    /// when another operator's node completed that ceremony. Give the lock hash when several
+    /// kept sets are of this definition.
+    #[arg(long = "publish-kept", value_name = "LOCK_HASH", num_args = 0..=1)]
+    pub(crate) publish_kept: Option<Option<String>>,
 }
 
 /// Arguments of `dkgd relay`.

@@ -13,6 +13,9 @@ pub(crate) enum Code {
     Usage = 2,
     /// Verification: nothing failed, but some signatures cannot be verified offline.
     Unverifiable = 3,
+    /// `dkgd dkg`: complete here (published after every peer staged), but a peer did not
+    /// confirm the ceremony's end.
+    Unconfirmed = 4,
     /// The data dir's file system has no room for the artifacts (sysexits `EX_CANTCREAT`).
     NoSpace = 73,
     /// Another process holds the key lock; retry later.

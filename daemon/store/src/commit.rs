@@ -5,11 +5,17 @@
 //!  stage         .dkgd-staging/{validator_keys/keystore-N.{json,txt} (0400, dir 0700),
 //!                deposit-data*.json (0444),
 //!                cluster-lock.json}: every file created O_EXCL, fsynced; dirs fsynced
-//!  seal          .dkgd-staging/COMMIT written atomically   ◀── the commit point
+//!  seal          .dkgd-staging/COMMIT written atomically   ◀── the commit point   [stage]
 //!  publish       rename validator_keys/, then deposit files, then cluster-lock.json LAST
 //!                (each without replacing), fsync the data dir; remove COMMIT and the empty
-//!                staging dir
+//!                staging dir                                                     [publish]
 //! ```
+//!
+//! [`commit`] does both at once. A ceremony calls [`stage`] before it tells its peers it has
+//! written, and [`publish`] only once every peer said so (issue 12 §1): a node that cannot
+//! stage keeps every node from publishing. A ceremony that aborts after staging calls
+//! [`withhold`], which renames the sealed staging dir to `.dkgd-staging.unpublished-<n>`
+//! (kept, never published by itself).
 //!
 //! A crash before the seal leaves the old state plus an unsealed staging dir, which the next
 //! [`recover`] moves aside (never deletes: it may hold key shares). A crash after the seal is
@@ -70,6 +76,14 @@ pub fn preflight(dir: &Path) -> Result<(), Error> {
 /// Writes `artifacts` into `dir` all-or-nothing (see the module docs). Returns the paths
 /// published, lock last.
 pub fn commit(dir: &Path, artifacts: &Artifacts<'_>) -> Result<Vec<PathBuf>, Error> {
+    stage(dir, artifacts)?;
+    publish(dir)
+}
+
+/// Writes `artifacts` into a sealed staging dir inside `dir` without publishing them (see the
+/// module docs): after it returns, a crash rolls the commit forward, and [`publish`] or
+/// [`withhold`] ends it.
+pub fn stage(dir: &Path, artifacts: &Artifacts<'_>) -> Result<(), Error> {
     recover(dir)?;
     preflight(dir)?;
     let staging = dir.join(STAGING_DIR);
@@ -96,6 +110,44 @@ pub fn commit(dir: &Path, artifacts: &Artifacts<'_>) -> Result<Vec<PathBuf>, Err
     create_new(&staging, LOCK_FILE, artifacts.lock_json, 0o444)?;
     sync_dir(&keys)?;
     create_new(&staging, SEAL, b"sealed\n", 0o400)?;
+    Ok(())
+}
+
+/// Sets a sealed staging dir aside as `.dkgd-staging.unpublished-<n>` (never deleted: it holds
+/// key shares), so that no restart publishes it; returns where it went (`None`: there was no
+/// staging dir).
+pub fn withhold(dir: &Path) -> Result<Option<PathBuf>, Error> {
+    set_aside(dir, "unpublished")
+}
+
+/// The staged sets [`withhold`] kept aside in `dir`, oldest first.
+pub fn kept(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let prefix = format!("{STAGING_DIR}.unpublished-");
+    let mut found: Vec<(u32, PathBuf)> = fs::read_dir(dir)
+        .map_err(|e| Error::io("listing", dir, e))?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let n = name.strip_prefix(&prefix)?.parse().ok()?;
+            Some((n, e.path()))
+        })
+        .collect();
+    found.sort();
+    Ok(found.into_iter().map(|(_, p)| p).collect())
+}
+
+/// Publishes a staged set that [`withhold`] kept aside at `kept` (inside `dir`): it becomes
+/// the staging dir again and is published. Returns the paths published, lock last.
+pub fn publish_kept(dir: &Path, kept: &Path) -> Result<Vec<PathBuf>, Error> {
+    recover(dir)?;
+    preflight(dir)?;
+    if !kept.join(SEAL).is_file() {
+        return Err(Error::NotFound {
+            path: kept.join(SEAL),
+        });
+    }
+    rename_noreplace(kept, &dir.join(STAGING_DIR))?;
+    sync_dir(dir)?;
     publish(dir)
 }
 
@@ -110,8 +162,17 @@ pub fn recover(dir: &Path) -> Result<Option<PathBuf>, Error> {
         publish(dir)?;
         return Ok(None);
     }
+    set_aside(dir, "abandoned")
+}
+
+/// Renames the staging dir to the first free `.dkgd-staging.<what>-<n>`.
+fn set_aside(dir: &Path, what: &str) -> Result<Option<PathBuf>, Error> {
+    let staging = dir.join(STAGING_DIR);
+    if staging.symlink_metadata().is_err() {
+        return Ok(None);
+    }
     for n in 0u32.. {
-        let aside = dir.join(format!("{STAGING_DIR}.abandoned-{n}"));
+        let aside = dir.join(format!("{STAGING_DIR}.{what}-{n}"));
         if aside.symlink_metadata().is_err() {
             rename_noreplace(&staging, &aside)?;
             sync_dir(dir)?;
@@ -121,8 +182,9 @@ pub fn recover(dir: &Path) -> Result<Option<PathBuf>, Error> {
     Err(Error::Internal("no free name for an abandoned staging dir"))
 }
 
-/// Moves a sealed staging dir's content into place, lock last; idempotent.
-fn publish(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+/// Moves a sealed staging dir's content into place, lock last; idempotent. Returns the paths
+/// published, lock last.
+pub fn publish(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let staging = dir.join(STAGING_DIR);
     let mut names: Vec<String> = fs::read_dir(&staging)
         .map_err(|e| Error::io("listing", &staging, e))?
@@ -258,6 +320,45 @@ mod tests {
         assert!(d.path().join(LOCK_FILE).is_file());
         assert!(d.path().join("deposit-data.json").is_file());
         assert!(!st.exists());
+    }
+
+    #[test]
+    fn staged_artifacts_are_invisible_until_published() {
+        let d = tempfile::tempdir().unwrap();
+        stage(d.path(), &sample()).unwrap();
+        assert_eq!(names(d.path()), [STAGING_DIR]);
+        let published = publish(d.path()).unwrap();
+        assert_eq!(published.last().unwrap(), &d.path().join(LOCK_FILE));
+        assert!(d.path().join("validator_keys/keystore-0.json").is_file());
+        assert!(!d.path().join(STAGING_DIR).exists());
+    }
+
+    #[test]
+    fn withheld_artifacts_are_kept_and_never_rolled_forward() {
+        let d = tempfile::tempdir().unwrap();
+        stage(d.path(), &sample()).unwrap();
+        let kept = withhold(d.path()).unwrap().unwrap();
+        assert_eq!(kept, d.path().join(format!("{STAGING_DIR}.unpublished-0")));
+        assert_eq!(self::kept(d.path()).unwrap(), std::slice::from_ref(&kept));
+        assert!(kept.join(KEYS_DIR).join("keystore-1.json").is_file());
+        assert_eq!(recover(d.path()).unwrap(), None);
+        assert!(!d.path().join(LOCK_FILE).exists());
+        // A retry may stage again next to the kept set.
+        stage(d.path(), &sample()).unwrap();
+        assert_eq!(
+            withhold(d.path()).unwrap().unwrap(),
+            d.path().join(format!("{STAGING_DIR}.unpublished-1"))
+        );
+        assert_eq!(withhold(d.path()).unwrap(), None);
+        // A kept set can still be published, once, into a clean data dir.
+        publish_kept(d.path(), &kept).unwrap();
+        assert!(d.path().join("validator_keys/keystore-1.json").is_file());
+        assert!(!kept.exists());
+        let other = d.path().join(format!("{STAGING_DIR}.unpublished-1"));
+        assert!(matches!(
+            publish_kept(d.path(), &other),
+            Err(Error::NotClean { .. })
+        ));
     }
 
     #[test]

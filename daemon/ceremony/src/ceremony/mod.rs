@@ -9,10 +9,13 @@
 //!
 //! ```text
 //!  connect ─b1─▶ dkg ─b2─▶ deposits ─b3─▶ registrations ─b4─▶ lock hash ─b5─▶ node sigs
-//!    ─b6─▶ verify ─▶ NeedCommit … handle_commit ─b7 (all committed)─▶ shutdown (b8) ─▶ Done
+//!    ─b6─▶ verify ─▶ NeedCommit (stage) … handle_commit ─b7 (all staged)─▶ NeedPublish …
+//!    handle_published ─▶ shutdown (b8) ─▶ Done
 //! ```
 //! `bk` is the sync barrier of step k: nobody starts step k before every peer reported k.
-//! Artifacts leave only after every signature verified; `Done` means every peer committed.
+//! Artifacts leave only after every signature verified; they are published only after every
+//! peer reported them staged (so a node that cannot write keeps every node from publishing,
+//! issue 12 §1); `Done` means every peer committed.
 
 mod types;
 pub(crate) mod work;
@@ -60,10 +63,12 @@ enum State {
     AwaitKeystores(Box<crate::steps::nodesigs::Signed>),
     /// The driver verifies the lock and renders the artifacts.
     Rendering,
-    /// Artifacts handed out; waiting for `handle_commit`.
+    /// Artifacts handed out to be staged; waiting for `handle_commit`.
     Commit,
-    /// Committed; barrier 7.
+    /// Staged; barrier 7 (every peer staged or, for charon, wrote).
     Committed,
+    /// Every peer staged; waiting for `handle_published`.
+    Publishing,
     /// Shutdown handshake.
     Shutdown,
     Finished,
@@ -190,9 +195,22 @@ impl Ceremony {
             State::Verify(_) | State::AwaitKeystores(_) | State::Rendering | State::Commit => {
                 Phase::Verify
             }
-            State::Committed => Phase::Committed,
+            State::Committed | State::Publishing => Phase::Committed,
             State::Shutdown | State::Finished => Phase::Shutdown,
         }
+    }
+
+    /// Whom the current step or barrier waits for, each with whether it is connected right
+    /// now (for the driver's periodic "still waiting" line). Empty when it waits for nobody.
+    pub fn waiting_for(&self) -> Vec<(PeerIdx, bool)> {
+        if self.stopped {
+            return Vec::new();
+        }
+        let (missing, _, _) = self.waiting();
+        missing
+            .into_iter()
+            .map(|p| (p, self.sync.is_peer_connected(p)))
+            .collect()
     }
 
     /// Our sync stream to `peer` opened.
@@ -321,7 +339,8 @@ impl Ceremony {
         self.advance(now);
     }
 
-    /// The driver wrote the artifacts of [`Event::NeedCommit`] (or failed to).
+    /// The driver staged the artifacts of [`Event::NeedCommit`] (or failed to): on success our
+    /// peers are told (sync step 7), and [`Event::NeedPublish`] follows once they all did.
     pub fn handle_commit(&mut self, now: Instant, result: Result<(), String>) {
         if self.stopped || !matches!(self.state, State::Commit) {
             return;
@@ -336,6 +355,22 @@ impl Ceremony {
                 // waits here without bound. A peer that is gone is still caught by the
                 // sync protocol's peer-loss bound.
                 self.deadline = Some(now + self.phase_timeout.max(POST_WRITE_BOUND));
+            }
+        }
+        self.advance(now);
+    }
+
+    /// The driver published the staged artifacts after [`Event::NeedPublish`] (or failed to).
+    pub fn handle_published(&mut self, now: Instant, result: Result<(), String>) {
+        if self.stopped || !matches!(self.state, State::Publishing) {
+            return;
+        }
+        match result {
+            Err(reason) => self.abort(CeremonyError::Commit { reason }),
+            Ok(()) => {
+                self.deadline = None;
+                self.sync.begin_shutdown(now);
+                self.state = State::Shutdown;
             }
         }
         self.advance(now);
@@ -457,7 +492,8 @@ impl Ceremony {
 
     fn abort(&mut self, e: CeremonyError) {
         if !self.stopped {
-            self.sync.abort(e.to_string());
+            self.sync
+                .abort(crate::sync::with_culprit(e.to_string(), e.culprit()));
             self.stopped = true;
             self.deadline = None;
             self.core.events.push_back(Event::Aborted(e));
@@ -603,9 +639,10 @@ impl Ceremony {
                 }
             }
             State::Committed => {
+                // Every peer staged (a charon peer wrote): ours may become visible now.
                 self.deadline = None;
-                self.sync.begin_shutdown(now);
-                State::Shutdown
+                core.events.push_back(Event::NeedPublish);
+                State::Publishing
             }
             other => other,
         };

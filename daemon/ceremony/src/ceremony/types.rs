@@ -194,7 +194,7 @@ pub enum CeremonyError {
         /// The protocol.
         protocol: String,
     },
-    /// The driver failed to write the artifacts.
+    /// The driver failed to stage or publish the artifacts.
     #[error("writing the artifacts failed: {reason}")]
     Commit {
         /// The driver's reason.
@@ -207,7 +207,7 @@ impl CeremonyError {
     pub fn culprit(&self) -> Option<PeerIdx> {
         match self {
             CeremonyError::Ceremony { source, .. } => source.culprit(),
-            CeremonyError::Sync { source, .. } => source.peer(),
+            CeremonyError::Sync { source, .. } => source.culprit(),
             CeremonyError::Bcast { source, .. } => source.peer(),
             CeremonyError::Malformed { peer, .. }
             | CeremonyError::Unexpected { peer, .. }
@@ -273,9 +273,14 @@ pub enum Event {
         /// Needed.
         of: usize,
     },
-    /// Every signature verified: write these atomically, then call
-    /// [`Ceremony::handle_commit`](super::Ceremony::handle_commit).
+    /// Every signature verified: stage these (written, fsynced and sealed, not yet visible; a
+    /// crash from here on rolls them forward), then call
+    /// [`Ceremony::handle_commit`](super::Ceremony::handle_commit). If the ceremony aborts
+    /// before [`Event::NeedPublish`], set the staged files aside unpublished.
     NeedCommit(Box<Artifacts>),
+    /// Every peer staged its artifacts: publish ours, then call
+    /// [`Ceremony::handle_published`](super::Ceremony::handle_published).
+    NeedPublish,
     /// Every peer committed and the shutdown handshake completed.
     Done,
     /// A peer announced its charon version (`--compat auto` only; first time or a change).

@@ -137,6 +137,16 @@ impl SyncError {
         }
     }
 
+    /// The peer at fault: [`SyncError::peer`], except that a peer that rejected us because it
+    /// aborted names, in its reason, the operator it blames ([`CULPRIT_MARK`]); that one is
+    /// at fault, not the messenger. The mark is peer-supplied: it informs, it proves nothing.
+    pub fn culprit(&self) -> Option<PeerIdx> {
+        match self {
+            SyncError::PeerRejected { reason, .. } => relayed_culprit(reason).or(self.peer()),
+            _ => self.peer(),
+        }
+    }
+
     /// Our sync step when it happened.
     pub fn step(&self) -> Option<u64> {
         match self {
@@ -150,6 +160,25 @@ impl SyncError {
             SyncError::PeersDisagree { .. } | SyncError::UnsupportedPeerVersion { .. } => Some(0),
             SyncError::UnknownPeer { .. } => None,
         }
+    }
+}
+
+/// How an abort reason sent to peers names the operator at fault: `… [culprit: operator 3]`.
+pub const CULPRIT_MARK: &str = "[culprit: operator ";
+
+/// The operator an abort reason blames (the first mark: the original culprit when aborts
+/// are relayed from node to node).
+pub fn relayed_culprit(reason: &str) -> Option<PeerIdx> {
+    let rest = &reason[reason.find(CULPRIT_MARK)? + CULPRIT_MARK.len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    PeerIdx::from_usize(digits.parse().ok()?)
+}
+
+/// `reason` with the culprit's mark appended, unless it already carries one.
+pub fn with_culprit(reason: String, culprit: Option<PeerIdx>) -> String {
+    match culprit {
+        Some(c) if !reason.contains(CULPRIT_MARK) => format!("{reason} {CULPRIT_MARK}{c}]"),
+        _ => reason,
     }
 }
 
@@ -206,5 +235,35 @@ mod tests {
             expected_version("mismatching charon version; expect=junk"),
             None
         );
+    }
+}
+
+#[cfg(test)]
+mod culprit_tests {
+    use super::*;
+
+    #[test]
+    fn a_relayed_abort_blames_the_original_culprit() {
+        let p = |i| PeerIdx::from_usize(i).unwrap();
+        let first = with_culprit("step 2 (deposit data): bad share".into(), Some(p(3)));
+        assert_eq!(relayed_culprit(&first), Some(p(3)));
+        // Relayed by operator 1 (whose own abort text quotes the first one): still 3.
+        let relayed = SyncError::PeerRejected {
+            peer: p(1),
+            step: 2,
+            reason: format!("aborted: {first}"),
+        };
+        assert_eq!(relayed.culprit(), Some(p(3)));
+        assert_eq!(relayed.peer(), Some(p(1)));
+        let again = with_culprit(relayed.to_string(), relayed.culprit());
+        assert_eq!(again.matches(CULPRIT_MARK).count(), 1);
+        // No mark, or a garbled one: the messenger.
+        let plain = SyncError::PeerRejected {
+            peer: p(1),
+            step: 2,
+            reason: "aborted: something [culprit: operator x]".into(),
+        };
+        assert_eq!(plain.culprit(), Some(p(1)));
+        assert_eq!(relayed_culprit("[culprit: operator 99999999999]"), None);
     }
 }

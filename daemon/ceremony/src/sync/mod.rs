@@ -51,7 +51,7 @@ use crate::wire::{Instant, Profile, ProtocolId, WireError};
 use negotiate::{Negotiation, PeerVersion};
 
 pub use config::{SyncConfig, SyncTimers};
-pub use error::SyncError;
+pub use error::{relayed_culprit, with_culprit, SyncError, CULPRIT_MARK};
 pub use sig::HashSigError;
 
 /// Which of the two streams with a peer.
@@ -276,6 +276,12 @@ impl SyncNode {
             .count()
     }
 
+    /// Whether `peer` is connected both ways right now.
+    pub fn is_peer_connected(&self, peer: PeerIdx) -> bool {
+        self.client(peer).is_some_and(client::Client::is_open)
+            && self.server(peer).is_some_and(|s| s.connected)
+    }
+
     /// Whether every peer is connected both ways right now.
     pub fn is_all_connected(&self) -> bool {
         self.clients.iter().flatten().all(client::Client::is_open)
@@ -458,7 +464,13 @@ impl SyncNode {
                     done = s.shutdown;
                 }
                 // A peer that sent its shutdown message closes its stream: it is not lost.
-                if self.all_connected && !done && self.shutdown == Shutdown::Running {
+                // One that vanishes before (also while we await "shutdown ready") is, within
+                // the peer-loss bound rather than the 2-minute shutdown bound.
+                let watched = matches!(
+                    self.shutdown,
+                    Shutdown::Running | Shutdown::AwaitReady { .. }
+                );
+                if self.all_connected && !done && watched {
                     if let Some(t) = self.lost_since.get_mut(peer.as_usize()) {
                         t.get_or_insert(now);
                     }

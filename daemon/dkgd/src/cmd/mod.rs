@@ -57,39 +57,6 @@ pub(crate) fn dispatch(command: Command) -> Result<Code, Failure> {
     }
 }
 
-/// Writes one node's ceremony artifacts into `dir` through dkgd-store's all-or-nothing
-/// commit (keystores 0400, deposit files and lock 0444, lock last).
-pub(crate) fn commit_artifacts(
-    dir: &std::path::Path,
-    a: &dkgd_ceremony::Artifacts,
-) -> Result<(), dkgd_store::Error> {
-    use dkgd_store::commit::{commit, Artifacts, KeystoreArtifact};
-    let passwords: Vec<_> = a
-        .keystores
-        .iter()
-        .map(|k| k.password.expose_secret().as_bytes())
-        .collect();
-    let artifacts = Artifacts {
-        lock_json: &a.lock_json,
-        deposit_files: a
-            .deposit_files
-            .iter()
-            .map(|f| (f.name.as_str(), f.contents.as_slice()))
-            .collect(),
-        keystores: a
-            .keystores
-            .iter()
-            .zip(&passwords)
-            .map(|(k, pw)| KeystoreArtifact {
-                index: k.index.as_usize(),
-                json: &k.json,
-                password: pw,
-            })
-            .collect(),
-    };
-    commit(dir, &artifacts).map(|_| ())
-}
-
 /// Hardens the process (no core dumps, not dumpable) before a command touches key material.
 pub(crate) fn harden_process() -> Result<(), Failure> {
     dkgd_node::harden::harden_process().map_err(|e| {

@@ -8,12 +8,15 @@
 //!   reader task per stream ──Input::Frame──▶ mpsc ──▶ Ceremony::handle_frame
 //!   Ceremony::poll_timeout ──▶ sleep_until ──▶ handle_timeout
 //!   Ceremony::poll_work    ──▶ spawn_blocking(Work::run) ──▶ handle_work_done
-//!   Event::NeedCommit      ──▶ spawn_blocking(commit) ──▶ handle_commit
-//!   Event::Done / Aborted  ──▶ run() returns
+//!   Event::NeedCommit      ──▶ spawn_blocking(stage)   ──▶ handle_commit
+//!   Event::NeedPublish     ──▶ spawn_blocking(publish) ──▶ handle_published
+//!   Event::Done / Aborted  ──▶ run() returns (after an abort: staged artifacts withheld)
 //! ```
 //!
 //! Frames come out of the ceremony with their length prefix, so streams are written raw
 //! (no second prefix) and read through the ceremony's own [`FrameDecoder`].
+
+mod artifacts;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,14 +26,13 @@ use dkgd_ceremony::ceremony::WorkDone;
 use dkgd_ceremony::sync::{Side, SyncTransmit};
 use dkgd_ceremony::wire::profile::{all_protocols, framing_of};
 use dkgd_ceremony::wire::{FrameDecoder, InboundId, Profile, TransmitKind};
-use dkgd_ceremony::{Artifacts, Ceremony, CeremonyError, Event, Outgoing, PeerIdx, Phase, Stream};
+use dkgd_ceremony::{Ceremony, CeremonyError, Event, Outgoing, PeerIdx, Phase, Stream};
 use dkgd_formats::enr::PeerId;
 use dkgd_p2p::{Framing, Host, Protocol};
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-/// Writes the artifacts (blocking; run on the blocking pool).
-pub type CommitFn = Arc<dyn Fn(&Artifacts) -> Result<(), String> + Send + Sync>;
+pub use artifacts::{ArtifactWriter, CommitFn, Written};
 
 /// Receives the ceremony's progress (called on the driver task: must not block).
 pub type ObserverFn = Arc<dyn Fn(Report) + Send + Sync>;
@@ -48,9 +50,9 @@ pub enum Report {
         /// Units in all.
         of: usize,
     },
-    /// The artifacts are being written (a stopping supervisor should let this finish).
+    /// The artifacts are being staged (a stopping supervisor should let this finish).
     Committing,
-    /// The artifacts are written; waiting for the peers' post-write barrier.
+    /// The artifacts are staged; waiting for every peer to stage theirs before publishing.
     Committed,
     /// A peer announced its charon version while the version is negotiated.
     PeerVersion {
@@ -89,6 +91,8 @@ const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 const SLOW_INPUT: Duration = Duration::from_millis(250);
 /// How long the driver lets queued writes drain after `Done` before it returns.
 const DRAIN: Duration = Duration::from_millis(500);
+/// How often a step that waits for peers says so, naming them (issue 12 §3).
+const WAIT_REPORT: Duration = Duration::from_secs(30);
 /// How long an aborted ceremony keeps answering peers' sync messages with its reason (they
 /// ping every 100 ms), so every peer fails at once naming the cause.
 const ABORT_LINGER: Duration = Duration::from_millis(1500);
@@ -98,12 +102,16 @@ const ABORT_LINGER: Duration = Duration::from_millis(1500);
 #[non_exhaustive]
 pub enum DriverError {
     /// The ceremony aborted; the error names the step and, when known, the peer.
+    /// `written` says what became of our artifacts: [`Written::Published`] means every peer
+    /// had staged and ours are in place, but the end was not confirmed by every peer.
     #[error("{error}{}", culprit.as_ref().map(|p| format!(" (peer {p})")).unwrap_or_default())]
     Aborted {
         /// The ceremony's reason.
         error: Box<CeremonyError>,
         /// The peer at fault, by peer ID.
         culprit: Option<PeerId>,
+        /// Our artifacts.
+        written: Written,
     },
     /// The host refused to accept a protocol.
     #[error("p2p: {0}")]
@@ -124,6 +132,7 @@ enum Input {
     Closed(PeerIdx, &'static str, Stream),
     SendFailed(PeerIdx, &'static str),
     Committed(Result<(), String>),
+    Published(Result<(), String>),
     WorkDone(WorkDone),
 }
 
@@ -196,6 +205,10 @@ pub async fn run(
     let mut server_ids: HashMap<PeerIdx, u64> = HashMap::new();
     let mut responders: HashMap<u64, mpsc::UnboundedSender<Write>> = HashMap::new();
     let mut last_step: Option<Phase> = None;
+    let mut step_since = tokio::time::Instant::now();
+    let mut report =
+        tokio::time::interval_at(tokio::time::Instant::now() + WAIT_REPORT, WAIT_REPORT);
+    let mut written = artifacts::Tracker::default();
     let result = loop {
         // Outputs first.
         while let Some(out) = ceremony.poll_transmit() {
@@ -288,6 +301,7 @@ pub async fn run(
                     if last_step != Some(step) {
                         tracing::info!(step = %step, done, of, "ceremony step");
                         last_step = Some(step);
+                        step_since = tokio::time::Instant::now();
                     } else if done == of {
                         tracing::info!(step = %step, done, of, "ceremony step complete");
                     } else {
@@ -295,14 +309,28 @@ pub async fn run(
                     }
                 }
                 Event::NeedCommit(artifacts) => {
-                    tracing::info!("writing the artifacts");
+                    tracing::info!(
+                        "staging the artifacts (published once every peer staged theirs)"
+                    );
                     observer(Report::Committing);
+                    written.staging = true;
                     let (commit, tx) = (Arc::clone(&commit), tx.clone());
                     tokio::spawn(async move {
-                        let r = tokio::task::spawn_blocking(move || commit(&artifacts))
+                        let r = tokio::task::spawn_blocking(move || commit.stage(&artifacts))
                             .await
-                            .unwrap_or_else(|e| Err(format!("commit task failed: {e}")));
+                            .unwrap_or_else(|e| Err(format!("the staging task failed: {e}")));
                         let _ = tx.send(Input::Committed(r));
+                    });
+                }
+                Event::NeedPublish => {
+                    tracing::info!("every peer staged its artifacts: publishing ours");
+                    written.publishing = true;
+                    let (commit, tx) = (Arc::clone(&commit), tx.clone());
+                    tokio::spawn(async move {
+                        let r = tokio::task::spawn_blocking(move || commit.publish())
+                            .await
+                            .unwrap_or_else(|e| Err(format!("the publishing task failed: {e}")));
+                        let _ = tx.send(Input::Published(r));
                     });
                 }
                 Event::Done => {
@@ -350,17 +378,31 @@ pub async fn run(
                     let culprit = error
                         .culprit()
                         .and_then(|p| peers.get(p.as_usize()).copied());
-                    finished = Some(Err(DriverError::Aborted {
-                        error: Box::new(error),
-                        culprit,
-                    }));
+                    finished = Some(Err((error, culprit)));
                 }
             }
         }
         if let Some(r) = finished {
-            if r.is_err() {
-                linger(&mut ceremony, &mut rx, &servers, now).await;
-            }
+            let r = match r {
+                Ok(outcome) => Ok(outcome),
+                Err((error, culprit)) => {
+                    linger(&mut ceremony, &mut rx, &servers, &mut written, now).await;
+                    // A staging job still running ends first: it must not leave a sealed
+                    // staging dir behind that the next start would publish.
+                    while written.staging {
+                        match rx.recv().await {
+                            Some(Input::Committed(r)) => written.finish_staging(r.is_ok()),
+                            Some(_) => {}
+                            None => break,
+                        }
+                    }
+                    Err(DriverError::Aborted {
+                        error: Box::new(error),
+                        culprit,
+                        written: written.settle(&commit).await,
+                    })
+                }
+            };
             break r;
         }
         // Then wait for the next input or deadline.
@@ -369,6 +411,10 @@ pub async fn run(
             i = rx.recv() => i,
             () = sleep_until(deadline) => {
                 ceremony.handle_timeout(now());
+                continue;
+            }
+            _ = report.tick() => {
+                report_waiting(&ceremony, &peers, step_since.elapsed());
                 continue;
             }
         };
@@ -415,11 +461,18 @@ pub async fn run(
             Input::SendFailed(peer, protocol) => ceremony.handle_send_failed(t, peer, protocol),
             Input::WorkDone(done) => ceremony.handle_work_done(t, done),
             Input::Committed(r) => {
+                written.finish_staging(r.is_ok());
                 if r.is_ok() {
                     observer(Report::Committed);
-                    tracing::info!("artifacts written; waiting for every peer to commit");
+                    tracing::info!("artifacts staged; waiting for every peer to stage theirs");
                 }
                 ceremony.handle_commit(t, r);
+            }
+            Input::Published(r) => {
+                if r.is_ok() {
+                    tracing::info!("artifacts published; ending the ceremony with every peer");
+                }
+                ceremony.handle_published(t, r);
             }
         }
         let took = started.elapsed();
@@ -441,12 +494,62 @@ pub async fn run(
     result
 }
 
+/// Says whom the current step has been waiting for, and how long (nothing when it waits for
+/// nobody: its own work or disk).
+fn report_waiting(ceremony: &Ceremony, peers: &[PeerId], waited: Duration) {
+    let waiting = ceremony.waiting_for();
+    if waiting.is_empty() {
+        return;
+    }
+    let names: Vec<String> = waiting
+        .iter()
+        .map(|(p, connected)| {
+            let state = if *connected {
+                "connected, not there yet"
+            } else {
+                "not connected"
+            };
+            format!("{} ({state})", operator_name(*p, peers))
+        })
+        .collect();
+    tracing::warn!(
+        "step {}: still waiting after {} for {}",
+        ceremony.phase(),
+        human(waited),
+        names.join(", ")
+    );
+}
+
+/// `operator 2 (16Uiu2HAm…x7Qz3f)`: the index and a peer ID short enough to read, long enough
+/// to tell apart.
+pub fn operator_name(p: PeerIdx, peers: &[PeerId]) -> String {
+    match peers.get(p.as_usize()).map(ToString::to_string) {
+        Some(id) if id.len() > 20 => {
+            let (head, tail) = (id.get(..10).unwrap_or(""), id.get(id.len() - 6..).unwrap_or(""));
+            format!("operator {p} ({head}…{tail})")
+        }
+        Some(id) => format!("operator {p} ({id})"),
+        None => format!("operator {p}"),
+    }
+}
+
+/// `3m10s`, `45s`.
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
 /// After an abort: answers peers' sync messages (with the abort reason) for
 /// [`ABORT_LINGER`], then returns.
 async fn linger(
     ceremony: &mut Ceremony,
     rx: &mut mpsc::UnboundedReceiver<Input>,
     servers: &HashMap<PeerIdx, mpsc::UnboundedSender<Write>>,
+    written: &mut artifacts::Tracker,
     now: impl Fn() -> dkgd_ceremony::wire::Instant,
 ) {
     let end = tokio::time::Instant::now() + ABORT_LINGER;
@@ -475,6 +578,7 @@ async fn linger(
             Some(Input::Frame(peer, protocol, stream, body)) => {
                 ceremony.handle_frame(now(), peer, protocol, stream, &body);
             }
+            Some(Input::Committed(r)) => written.finish_staging(r.is_ok()),
             Some(_) => {}
             None => return,
         }

@@ -132,7 +132,8 @@ impl Driver {
             return;
         };
         slot.listener = None;
-        slot.retry_at = now + slot.backoff;
+        let pause = slot.backoff;
+        slot.retry_at = now + pause;
         slot.backoff = (slot.backoff * 2).min(RESERVE_BACKOFF_MAX);
         let was_reserved = std::mem::replace(&mut slot.reserved, false);
         if let Some(relay) = slot.relay.as_ref().map(|r| r.peer) {
@@ -140,7 +141,9 @@ impl Driver {
                 tracing::warn!(%relay, "lost relay reservation; re-reserving");
                 self.emit(HostEvent::RelayLost { relay });
             } else {
-                tracing::debug!(%relay, "relay reservation failed; will retry");
+                // Said every time (at most every 30 s with the back-off): an unreachable
+                // relay must not look like a silent wait.
+                tracing::warn!(%relay, retry_in = ?pause, "relay unreachable or refused our reservation; retrying");
             }
         }
     }

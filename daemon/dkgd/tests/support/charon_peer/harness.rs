@@ -190,7 +190,7 @@ fn distinct_ports(n: usize) -> Vec<u16> {
 }
 
 fn committed(log: &Path) -> bool {
-    std::fs::read_to_string(log).is_ok_and(|t| t.contains("artifacts written"))
+    std::fs::read_to_string(log).is_ok_and(|t| t.contains("artifacts published"))
 }
 
 /// Runs one mixed ceremony to its end (or the case deadline) and collects what happened.

@@ -3,8 +3,13 @@
 //! Before any network: the arguments parse, the data dir holds no artifacts
 //! (`commit::preflight`), the key lock is taken, the definition parses and a `Plan` is built
 //! for our key. Then the host starts, `dkgd_node::driver` runs the ceremony, the artifacts are
-//! committed atomically, and the data dir is verified as `dkgd verify` would. Exit 0 only
-//! with a committed, verifying data dir; a failed ceremony exits 1 naming the step and peer.
+//! staged, published once every peer staged theirs, and the data dir is verified as `dkgd
+//! verify` would. Three outcomes (README "Exit codes"): 0, complete on every node; 4,
+//! complete here but not confirmed by every peer at the very end; 1 (or the store error's
+//! code), failed with nothing published here (staged files set aside unpublished).
+
+mod outcome;
+mod writer;
 
 use crate::cli::DkgArgs;
 use crate::exit::{Code, Failure};
@@ -24,6 +29,7 @@ use rand_core::{OsRng, SeedableRng};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use writer::DataDirWriter;
 
 /// Runs `dkgd dkg`.
 pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
@@ -71,7 +77,13 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
         Ok(None) => {}
         Err(e) => return Err(store_failure(e, &dir)),
     }
-    commit::preflight(&dir).map_err(|e| store_failure(e, &dir))?;
+    if let Some(hash) = &args.publish_kept {
+        return outcome::publish_kept(&dir, &args.definition, hash.as_deref());
+    }
+    if let Err(e) = commit::preflight(&dir) {
+        return outcome::already_complete(&dir, &args.definition)
+            .map_or_else(|| Err(store_failure(e, &dir)), Ok);
+    }
     let key = Arc::new(lock.read_key().map_err(|e| store_failure(e, &dir))?);
     let _ = harden::lock_in_memory(&*key, "identity key");
 
@@ -114,6 +126,7 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
     cfg.step_timeout = step_timeout;
     cfg.negotiate = negotiate;
     cfg.sync_timers.peer_loss_timeout = Duration::from_secs(args.peer_loss_timeout_secs);
+    cfg.connect_timeout = args.connect_timeout_secs.map(Duration::from_secs);
     tracing::info!(
         profile = profile.sync_version,
         negotiate,
@@ -142,8 +155,8 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
     host_cfg.relays = relays;
     host_cfg.protocols =
         driver::protocols(profile, negotiate).map_err(|e| usage(anyhow!("{e}")))?;
-    let commit_dir = dir.clone();
-    let commit_fn: CommitFn = Arc::new(move |a| commit_artifacts(&commit_dir, a));
+    let writer = Arc::new(DataDirWriter::new(&dir));
+    let commit_fn: CommitFn = writer.clone();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -207,16 +220,13 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
         if let Err(e) = &r {
             progress.failed(e);
         }
-        r.map_err(|e| {
-            Failure::new(
-                Code::Failed,
-                anyhow!("ceremony failed: {e}"),
-                "check that every operator runs the same definition and is reachable, then retry",
-            )
-        })
+        Ok(r)
     });
     runtime.shutdown_timeout(Duration::from_secs(1));
-    let outcome = outcome?;
+    let outcome = match outcome? {
+        Ok(o) => o,
+        Err(e) => return Err(outcome::failed(e, &dir, &args.definition, &writer)),
+    };
 
     tracing::info!(
         nodes = n,
@@ -324,7 +334,7 @@ impl Progress {
 
     fn failed(self, e: &DriverError) {
         let (step, peer) = match e {
-            DriverError::Aborted { error, culprit } => (
+            DriverError::Aborted { error, culprit, .. } => (
                 Some(error.step().to_string()),
                 culprit.map(|p| p.to_string()),
             ),
@@ -337,12 +347,6 @@ impl Progress {
             reason: e.to_string(),
         });
     }
-}
-
-/// Writes the ceremony's artifacts through the all-or-nothing commit.
-fn commit_artifacts(dir: &Path, a: &dkgd_ceremony::Artifacts) -> Result<(), String> {
-    // The whole chain: "No space left on device" must reach the operator.
-    super::commit_artifacts(dir, a).map_err(|e| crate::exit::chain(&e))
 }
 
 fn usage(e: anyhow::Error) -> Failure {

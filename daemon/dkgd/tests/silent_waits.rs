@@ -1,0 +1,44 @@
+//! No silent, unbounded waits (issue 12 §3): a node waiting for an operator that never
+//! comes names it in its log every 30 s, and `--connect-timeout` bounds the wait, failing
+//! with nothing written. Real processes on 127.0.0.1.
+
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+mod support;
+
+use std::time::Duration;
+use support::cluster::{Cluster, Net};
+
+#[test]
+fn a_missing_operator_is_named_every_30s_and_connect_timeout_bounds_the_wait() {
+    let mut cluster = Cluster::new(3, 1);
+    cluster.extra_args = vec!["--connect-timeout".into(), "40".into()];
+    // Operator 2 never joins: its definition path does not exist (exit 2 before any network).
+    let mut defs = vec![cluster.definition.clone(); 3];
+    defs[2] = cluster.root.path().join("no-such-definition.json");
+    let mut nodes = cluster.start_with(Net::Direct, &defs, &[]);
+    let codes = nodes.wait(Duration::from_secs(120));
+    assert_eq!(codes, [Some(1), Some(1), Some(2)], "{}", cluster.logs());
+    let id = cluster.peer_id(2);
+    let short = &id[..10];
+    for i in 0..2 {
+        let log = std::fs::read_to_string(cluster.log(i)).unwrap();
+        let waiting = log
+            .lines()
+            .find(|l| l.contains("still waiting after 30s for"))
+            .unwrap_or_else(|| panic!("node {i} never said whom it waits for:\n{log}"));
+        assert!(
+            waiting.contains("step 0 (connect)")
+                && waiting.contains(&format!("operator 2 ({short}…"))
+                && waiting.contains("not connected")
+                && !waiting.contains("operator 1 ("),
+            "node {i}: {waiting}"
+        );
+        let error = log.lines().find(|l| l.starts_with("error: ")).unwrap_or("");
+        assert!(
+            error.contains("timed out after 40s") && error.contains(&id),
+            "node {i}: {error}"
+        );
+    }
+    cluster.assert_nothing_written();
+}
