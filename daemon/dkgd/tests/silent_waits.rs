@@ -27,6 +27,7 @@ fn a_missing_operator_is_named_every_30s_and_connect_timeout_bounds_the_wait() {
             .lines()
             .find(|l| l.contains("still waiting after 30s for"))
             .unwrap_or_else(|| panic!("node {i} never said whom it waits for:\n{log}"));
+        eprintln!("node {i}: {waiting}");
         assert!(
             waiting.contains("step 0 (connect)")
                 && waiting.contains(&format!("operator 2 ({short}…"))
@@ -38,6 +39,43 @@ fn a_missing_operator_is_named_every_30s_and_connect_timeout_bounds_the_wait() {
         assert!(
             error.contains("timed out after 40s") && error.contains(&id),
             "node {i}: {error}"
+        );
+    }
+    cluster.assert_nothing_written();
+}
+
+#[test]
+fn a_dead_relay_is_named_by_every_node_instead_of_a_different_peer_each() {
+    let mut cluster = Cluster::new(4, 40);
+    cluster.extra_args = vec!["--peer-loss-timeout".into(), "5".into()];
+    let mut nodes = cluster.start(Net::Relay);
+    assert!(
+        support::cluster::wait_for_line(
+            &cluster.progress_file(0),
+            "\"step\":\"1 (dkg)",
+            Duration::from_secs(60)
+        ),
+        "the ceremony never started\n{}",
+        cluster.logs()
+    );
+    assert!(nodes.kill_relay());
+    let codes = nodes.wait(Duration::from_secs(90));
+    assert!(
+        codes.iter().all(|c| *c == Some(1)),
+        "{codes:?}\n{}",
+        cluster.logs()
+    );
+    for i in 0..4 {
+        let log = std::fs::read_to_string(cluster.log(i)).unwrap();
+        let error = log.lines().find(|l| l.starts_with("error: ")).unwrap_or("");
+        eprintln!("node {i}: {error}");
+        assert!(
+            error.starts_with("error: relay 16Uiu2") && error.contains("unreachable for"),
+            "node {i} does not blame the relay: {error}\n{log}"
+        );
+        assert!(
+            log.contains("relay unreachable or refused our reservation; retrying"),
+            "node {i} did not say it keeps retrying the relay:\n{log}"
         );
     }
     cluster.assert_nothing_written();

@@ -169,7 +169,7 @@ impl Cluster {
         Nodes {
             children,
             codes: vec![None; n],
-            _relay: relay.map(|(r, _)| r),
+            relay: relay.map(|(r, _)| r),
         }
     }
 
@@ -222,7 +222,7 @@ impl Cluster {
 pub struct Nodes {
     pub children: Vec<Child>,
     pub codes: Vec<Option<i32>>,
-    _relay: Option<Spawned>,
+    relay: Option<Spawned>,
 }
 
 impl Nodes {
@@ -253,6 +253,19 @@ impl Nodes {
     }
 
     /// SIGKILLs node i.
+    /// Kills the relay (with `Net::Relay`); returns whether there was one.
+    #[allow(dead_code)] // not every test binary kills its relay
+    pub fn kill_relay(&mut self) -> bool {
+        match self.relay.as_mut() {
+            Some(r) => {
+                let _ = r.child.kill();
+                let _ = r.child.wait();
+                true
+            }
+            None => false,
+        }
+    }
+
     pub fn kill(&mut self, i: usize) {
         let _ = self.children[i].kill();
         let _ = self.children[i].wait();

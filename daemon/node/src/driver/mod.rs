@@ -525,7 +525,10 @@ fn report_waiting(ceremony: &Ceremony, peers: &[PeerId], waited: Duration) {
 pub fn operator_name(p: PeerIdx, peers: &[PeerId]) -> String {
     match peers.get(p.as_usize()).map(ToString::to_string) {
         Some(id) if id.len() > 20 => {
-            let (head, tail) = (id.get(..10).unwrap_or(""), id.get(id.len() - 6..).unwrap_or(""));
+            let (head, tail) = (
+                id.get(..10).unwrap_or(""),
+                id.get(id.len() - 6..).unwrap_or(""),
+            );
             format!("operator {p} ({head}…{tail})")
         }
         Some(id) => format!("operator {p} ({id})"),

@@ -167,16 +167,31 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
     let n = peers.len();
     let total_peers = u32::try_from(n.saturating_sub(1)).unwrap_or(u32::MAX);
     let observer: driver::ObserverFn = Arc::new(move |r| progress.report(r));
+    // A relay we lost our reservation on, and since when (for honest blame: issue 12 §4).
+    let relay_down: Arc<std::sync::Mutex<Option<(String, std::time::Instant)>>> = Arc::default();
     let outcome = runtime.block_on(async {
         let (host, mut events) = Host::start(&key, host_cfg).await.map_err(|e| {
             Failure::new(Code::Usage, e, "check --listen (a free port?) and --relay")
         })?;
         tracing::info!(peer_id = %host.peer_id(), "dkg host started");
+        let relay_seen = Arc::clone(&relay_down);
         tokio::spawn(async move {
             let mut connected = std::collections::HashSet::new();
             while let Some(e) = events.recv().await {
                 tracing::debug!(event = ?e, "p2p");
                 let changed = match e {
+                    HostEvent::RelayLost { relay } => {
+                        if let Ok(mut r) = relay_seen.lock() {
+                            r.get_or_insert((relay.to_string(), std::time::Instant::now()));
+                        }
+                        false
+                    }
+                    HostEvent::RelayReserved { .. } => {
+                        if let Ok(mut r) = relay_seen.lock() {
+                            *r = None;
+                        }
+                        false
+                    }
                     HostEvent::Connected { peer, .. } => connected.insert(peer),
                     HostEvent::Disconnected {
                         peer,
@@ -225,7 +240,13 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
     runtime.shutdown_timeout(Duration::from_secs(1));
     let outcome = match outcome? {
         Ok(o) => o,
-        Err(e) => return Err(outcome::failed(e, &dir, &args.definition, &writer)),
+        Err(e) => {
+            let relay = relay_down
+                .lock()
+                .ok()
+                .and_then(|r| r.as_ref().map(|(id, t)| (id.clone(), t.elapsed())));
+            return Err(outcome::failed(e, &dir, &args.definition, &writer, relay));
+        }
     };
 
     tracing::info!(

@@ -40,7 +40,25 @@ pub(super) fn failed(
     dir: &Path,
     definition: &Path,
     writer: &DataDirWriter,
+    relay_down: Option<(String, std::time::Duration)>,
 ) -> Failure {
+    let relay = relay_down.filter(|_| lost_contact(&e));
+    let mut failure = outcome_of(e, dir, definition, writer);
+    if let Some((relay, for_)) = relay {
+        // Every node would otherwise blame whichever peer it missed first.
+        failure.error = failure.error.context(format!(
+            "relay {relay} unreachable for {}s (our connections to the peers ran through it)",
+            for_.as_secs()
+        ));
+        failure.hint = Some(format!(
+            "check the relay (or give another --relay); {}",
+            failure.hint.unwrap_or_default()
+        ));
+    }
+    failure
+}
+
+fn outcome_of(e: DriverError, dir: &Path, definition: &Path, writer: &DataDirWriter) -> Failure {
     let at_barrier =
         matches!(&e, DriverError::Aborted { error, .. } if error.step() == Phase::Committed);
     let written = match &e {
@@ -107,6 +125,26 @@ pub(super) fn failed(
             ),
         },
     }
+}
+
+/// Whether the ceremony failed because peers could not be reached (not because one sent
+/// something wrong).
+fn lost_contact(e: &DriverError) -> bool {
+    use dkgd_ceremony::sync::SyncError;
+    use dkgd_ceremony::CeremonyError as C;
+    let DriverError::Aborted { error, written, .. } = e else {
+        return false;
+    };
+    *written != Written::Published
+        && matches!(
+            &**error,
+            C::TimedOut { .. }
+                | C::SendFailed { .. }
+                | C::Sync {
+                    source: SyncError::PeerLost { .. } | SyncError::ShutdownTimedOut { .. },
+                    ..
+                }
+        )
 }
 
 /// Every peer staged and ours are published, but the end was not confirmed by every peer.
