@@ -293,10 +293,12 @@ impl SyncNode {
         }
         if !resp.error.is_empty() {
             let step = self.step;
+            let me = self.cfg.me;
             return self.fail(SyncError::PeerRejected {
                 peer,
                 step,
                 reason: peer_text(&resp.error),
+                blames: super::relayed_culprit(&resp.error).filter(|c| *c != me),
             });
         }
         // A valid answer proves the peer is alive, whatever its own client does.

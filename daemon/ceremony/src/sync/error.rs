@@ -51,6 +51,9 @@ pub enum SyncError {
         step: u64,
         /// The peer's reason (truncated).
         reason: String,
+        /// The operator the peer's abort reason blames ([`CULPRIT_MARK`]), unless that is us
+        /// (then the messenger is who we can point at).
+        blames: Option<PeerIdx>,
     },
     /// The peer's step went backwards, jumped by more than 2, or started above 1: a node
     /// restarted mid-ceremony (charon#4616).
@@ -142,7 +145,7 @@ impl SyncError {
     /// at fault, not the messenger. The mark is peer-supplied: it informs, it proves nothing.
     pub fn culprit(&self) -> Option<PeerIdx> {
         match self {
-            SyncError::PeerRejected { reason, .. } => relayed_culprit(reason).or(self.peer()),
+            SyncError::PeerRejected { blames, .. } => blames.or(self.peer()),
             _ => self.peer(),
         }
     }
@@ -248,20 +251,24 @@ mod culprit_tests {
         let first = with_culprit("step 2 (deposit data): bad share".into(), Some(p(3)));
         assert_eq!(relayed_culprit(&first), Some(p(3)));
         // Relayed by operator 1 (whose own abort text quotes the first one): still 3.
+        let reason = format!("aborted: {first}");
         let relayed = SyncError::PeerRejected {
             peer: p(1),
             step: 2,
-            reason: format!("aborted: {first}"),
+            blames: relayed_culprit(&reason),
+            reason,
         };
         assert_eq!(relayed.culprit(), Some(p(3)));
         assert_eq!(relayed.peer(), Some(p(1)));
         let again = with_culprit(relayed.to_string(), relayed.culprit());
         assert_eq!(again.matches(CULPRIT_MARK).count(), 1);
         // No mark, or a garbled one: the messenger.
+        let reason = "aborted: something [culprit: operator x]".to_string();
         let plain = SyncError::PeerRejected {
             peer: p(1),
             step: 2,
-            reason: "aborted: something [culprit: operator x]".into(),
+            blames: relayed_culprit(&reason),
+            reason,
         };
         assert_eq!(plain.culprit(), Some(p(1)));
         assert_eq!(relayed_culprit("[culprit: operator 99999999999]"), None);
