@@ -217,6 +217,11 @@ impl Net {
     /// Delivers, commits, then jumps to the next deadline, until `done`; panics on livelock.
     fn run_until(&mut self, done: impl Fn(&Net) -> bool) -> bool {
         for _ in 0..MAX_STEPS {
+            // Checked before every delivery: with steps announced at once, a ceremony can
+            // run from end to end without the queue ever draining.
+            if done(self) {
+                return true;
+            }
             if let Some((a, t)) = self.queue.pop_front() {
                 self.deliver(a, t);
                 continue;
@@ -437,15 +442,18 @@ fn dropped_peer_times_out_naming_step_and_peer() {
     let (ops, creator) = support::keys(c.n, c.seed);
     let def = support::definition(&c.config(), &ops, &creator);
     let mut net = Net::new(&ops, &vec![def; 4], &[&V1_10; 4], 6);
+    // Every node has started step 2 (so that whoever waits, waits for node 3 alone).
     let reached = |net: &Net| {
-        net.events[0].iter().any(|e| {
-            matches!(
-                e,
-                Event::Progress {
-                    step: Phase::Deposits,
-                    ..
-                }
-            )
+        net.events.iter().all(|events| {
+            events.iter().any(|e| {
+                matches!(
+                    e,
+                    Event::Progress {
+                        step: Phase::Deposits,
+                        ..
+                    }
+                )
+            })
         })
     };
     assert!(net.run_until(reached));
@@ -517,8 +525,11 @@ fn tampered_frames_never_panic_and_keep_the_cluster_all_or_nothing() {
     let c = case(4, 1, Version::V1_10);
     let (ops, creator) = support::keys(c.n, c.seed);
     let def = support::definition(&c.config(), &ops, &creator);
-    let (mut aborted, mut completed, mut mutated, mut blamed_sender) = (0, 0, 0, 0);
-    for seed in 0..seeds {
+    let (mut aborted, mut completed, mut mutated, mut blamed_sender, mut split) = (0, 0, 0, 0, 0);
+    // Seeds that once failed in a long sweep, run every time: 434 (a blame relayed back to
+    // the node it blamed, which then blamed the messenger).
+    const REGRESSIONS: [u64; 1] = [434];
+    for seed in (0..seeds).chain(REGRESSIONS) {
         let from = usize::try_from(seed % 4).unwrap();
         let to = (from + 1 + usize::try_from(seed / 4 % 3).unwrap()) % 4;
         let mut net = Net::new(&ops, &vec![def.clone(); 4], &[&V1_10; 4], 11);
@@ -536,15 +547,25 @@ fn tampered_frames_never_panic_and_keep_the_cluster_all_or_nothing() {
             .iter()
             .map(|i| net.published_at[*i].is_some())
             .collect();
-        assert!(
-            published.iter().all(|p| *p) || published.iter().all(|p| !*p),
-            "seed {seed} ({from}→{to}): published {published:?}"
-        );
-        if published[0] {
+        let any = published.iter().any(|p| *p);
+        for (k, &i) in others.iter().enumerate() {
+            // The one split 2-phase commit allows: a node that staged and announced it, then
+            // aborted before it saw every peer's announcement. It keeps the same artifacts
+            // aside (`dkgd dkg --publish-kept`); nobody else may lack them.
+            let kept_aside = net.committed_at[i].is_some()
+                && net.abort(i).is_some_and(|e| e.step() == Phase::Committed);
+            assert!(
+                published[k] == any || kept_aside,
+                "seed {seed} ({from}→{to}): node {i} published={} while others did {any}",
+                published[k]
+            );
+            split += usize::from(published[k] != any);
+        }
+        if any {
             completed += 1;
             let locks: Vec<_> = others
                 .iter()
-                .map(|i| net.artifacts(*i).unwrap().lock_json.clone())
+                .filter_map(|i| net.artifacts(*i).map(|a| a.lock_json.clone()))
                 .collect();
             assert!(
                 locks.iter().all(|l| *l == locks[0]),
@@ -569,6 +590,6 @@ fn tampered_frames_never_panic_and_keep_the_cluster_all_or_nothing() {
     }
     eprintln!(
         "{seeds} seeds: {mutated} frames mutated; {completed} ceremonies completed, \
-         {aborted} aborted; {blamed_sender} aborts of the other nodes named the tampered sender"
+         {aborted} aborted; {blamed_sender} aborts of the other nodes named the tampered sender; {split} nodes kept aside a set their peers published"
     );
 }

@@ -249,6 +249,37 @@ impl SyncNode {
         }
     }
 
+    /// Tells every peer our new step without waiting for the next ping: at once where no
+    /// message is in flight, else right after its answer. Each barrier then costs a round
+    /// trip, not up to a ping period (charon waits for its ticker; any rate is fine for its
+    /// server, and the step still moves by one).
+    pub(super) fn announce_now(&mut self, now: Instant) {
+        let mut idle = Vec::new();
+        for peer in self.other_peers() {
+            let Some(c) = self.client_mut(peer) else {
+                continue;
+            };
+            if let State::Open {
+                in_flight,
+                shutdown_sent,
+                ..
+            } = c.state
+            {
+                c.state = State::Open {
+                    in_flight,
+                    next_send: now,
+                    shutdown_sent,
+                };
+                if in_flight.is_none() {
+                    idle.push(peer);
+                }
+            }
+        }
+        for peer in idle {
+            self.send(now, peer, false);
+        }
+    }
+
     /// A `MsgSyncResponse` from `peer`'s server.
     pub(super) fn client_frame(&mut self, now: Instant, peer: PeerIdx, body: &[u8]) {
         let draining = self.is_draining();
@@ -298,7 +329,7 @@ impl SyncNode {
                 peer,
                 step,
                 reason: peer_text(&resp.error),
-                blames: super::relayed_culprit(&resp.error).filter(|c| *c != me),
+                blames: super::Blame::of(&resp.error, me),
             });
         }
         // A valid answer proves the peer is alive, whatever its own client does.

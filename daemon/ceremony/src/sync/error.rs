@@ -51,9 +51,8 @@ pub enum SyncError {
         step: u64,
         /// The peer's reason (truncated).
         reason: String,
-        /// The operator the peer's abort reason blames ([`CULPRIT_MARK`]), unless that is us
-        /// (then the messenger is who we can point at).
-        blames: Option<PeerIdx>,
+        /// The operator the peer's abort reason blames ([`CULPRIT_MARK`]), if any.
+        blames: Blame,
     },
     /// The peer's step went backwards, jumped by more than 2, or started above 1: a node
     /// restarted mid-ceremony (charon#4616).
@@ -145,7 +144,12 @@ impl SyncError {
     /// at fault, not the messenger. The mark is peer-supplied: it informs, it proves nothing.
     pub fn culprit(&self) -> Option<PeerIdx> {
         match self {
-            SyncError::PeerRejected { blames, .. } => blames.or(self.peer()),
+            SyncError::PeerRejected { blames, .. } => match blames {
+                Blame::Operator(p) => Some(*p),
+                // Another node blames us: neither the messenger nor anyone else we know of.
+                Blame::Us => None,
+                Blame::Unsaid => self.peer(),
+            },
             _ => self.peer(),
         }
     }
@@ -162,6 +166,28 @@ impl SyncError {
             | SyncError::ShutdownTimedOut { step, .. } => Some(*step),
             SyncError::PeersDisagree { .. } | SyncError::UnsupportedPeerVersion { .. } => Some(0),
             SyncError::UnknownPeer { .. } => None,
+        }
+    }
+}
+
+/// Whom a peer's abort reason blames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blame {
+    /// It names nobody.
+    Unsaid,
+    /// It names this operator (not us).
+    Operator(PeerIdx),
+    /// It names us.
+    Us,
+}
+
+impl Blame {
+    /// Whom `reason` blames, seen by operator `me`.
+    pub fn of(reason: &str, me: PeerIdx) -> Blame {
+        match relayed_culprit(reason) {
+            Some(p) if p == me => Blame::Us,
+            Some(p) => Blame::Operator(p),
+            None => Blame::Unsaid,
         }
     }
 }
@@ -255,7 +281,7 @@ mod culprit_tests {
         let relayed = SyncError::PeerRejected {
             peer: p(1),
             step: 2,
-            blames: relayed_culprit(&reason),
+            blames: Blame::of(&reason, p(0)),
             reason,
         };
         assert_eq!(relayed.culprit(), Some(p(3)));
@@ -267,10 +293,19 @@ mod culprit_tests {
         let plain = SyncError::PeerRejected {
             peer: p(1),
             step: 2,
-            blames: relayed_culprit(&reason),
+            blames: Blame::of(&reason, p(0)),
             reason,
         };
         assert_eq!(plain.culprit(), Some(p(1)));
         assert_eq!(relayed_culprit("[culprit: operator 99999999999]"), None);
+        // Blamed ourselves by another node: no culprit we could name.
+        let reason = "aborted: x [culprit: operator 0]".to_string();
+        let us = SyncError::PeerRejected {
+            peer: p(1),
+            step: 2,
+            blames: Blame::of(&reason, p(0)),
+            reason,
+        };
+        assert_eq!(us.culprit(), None);
     }
 }

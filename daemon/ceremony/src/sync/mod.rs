@@ -51,7 +51,7 @@ use crate::wire::{Instant, Profile, ProtocolId, WireError};
 use negotiate::{Negotiation, PeerVersion};
 
 pub use config::{SyncConfig, SyncTimers};
-pub use error::{relayed_culprit, with_culprit, SyncError, CULPRIT_MARK};
+pub use error::{relayed_culprit, with_culprit, Blame, SyncError, CULPRIT_MARK};
 pub use sig::HashSigError;
 
 /// Which of the two streams with a peer.
@@ -311,11 +311,12 @@ impl SyncNode {
         self.shutdown == Shutdown::Done
     }
 
-    /// Starts the next step: raises our step (sent with the next message) and arms the
+    /// Starts the next step: raises our step (announced to every peer at once) and arms the
     /// barrier; [`SyncEvent::StepReached`] follows once every peer is there. Returns the step.
     pub fn next_step(&mut self, now: Instant) -> u64 {
         self.step += 1;
         self.barrier = Some(self.step);
+        self.announce_now(now);
         self.check_progress(now);
         self.step
     }
@@ -464,12 +465,9 @@ impl SyncNode {
                     done = s.shutdown;
                 }
                 // A peer that sent its shutdown message closes its stream: it is not lost.
-                // One that vanishes before (also while we await "shutdown ready") is, within
+                // One that vanishes before (also during the shutdown handshake) is, within
                 // the peer-loss bound rather than the 2-minute shutdown bound.
-                let watched = matches!(
-                    self.shutdown,
-                    Shutdown::Running | Shutdown::AwaitReady { .. }
-                );
+                let watched = self.shutdown != Shutdown::Done;
                 if self.all_connected && !done && watched {
                     if let Some(t) = self.lost_since.get_mut(peer.as_usize()) {
                         t.get_or_insert(now);

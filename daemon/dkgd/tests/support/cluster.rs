@@ -106,9 +106,12 @@ impl Cluster {
         odd_args: &[&str],
     ) -> Nodes {
         let n = self.dirs.len();
+        let relay_dir = self.root.path().join("relay");
+        let relay_ports = free_ports(2);
+        let relay_ports = (relay_ports[0], relay_ports[1]);
         let relay = (net == Net::Relay).then(|| {
             let (relay, _, url) =
-                super::start_relay(&self.root.path().join("relay"), Duration::from_secs(20));
+                super::start_relay_at(&relay_dir, relay_ports, Duration::from_secs(20));
             (relay, url)
         });
         let ports = free_ports(n);
@@ -170,6 +173,7 @@ impl Cluster {
             children,
             codes: vec![None; n],
             relay: relay.map(|(r, _)| r),
+            relay_at: (relay_dir, relay_ports),
         }
     }
 
@@ -223,6 +227,8 @@ pub struct Nodes {
     pub children: Vec<Child>,
     pub codes: Vec<Option<i32>>,
     relay: Option<Spawned>,
+    /// The relay's data dir and ports, to restart it as the same relay.
+    relay_at: (PathBuf, (u16, u16)),
 }
 
 impl Nodes {
@@ -264,6 +270,14 @@ impl Nodes {
             }
             None => false,
         }
+    }
+
+    /// Starts the killed relay again: same identity, same addresses.
+    #[allow(dead_code)] // not every test binary restarts its relay
+    pub fn restart_relay(&mut self) {
+        let (dir, ports) = &self.relay_at;
+        let (relay, _, _) = super::start_relay_at(dir, *ports, Duration::from_secs(20));
+        self.relay = Some(relay);
     }
 
     pub fn kill(&mut self, i: usize) {

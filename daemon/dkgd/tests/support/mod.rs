@@ -189,12 +189,24 @@ impl Spawned {
 /// Starts `dkgd relay` on 127.0.0.1 (ephemeral libp2p and HTTP ports, identity in `dir`)
 /// and waits for it to announce itself; returns it with its peer ID and `http://` URL.
 pub fn start_relay(dir: &Path, deadline: Duration) -> (Spawned, String, String) {
+    start_relay_at(dir, (0, 0), deadline)
+}
+
+/// As [`start_relay`] on the given (libp2p, HTTP) ports (0: ephemeral); the same `dir` and
+/// ports give a restarted relay the same identity and addresses.
+pub fn start_relay_at(
+    dir: &Path,
+    ports: (u16, u16),
+    deadline: Duration,
+) -> (Spawned, String, String) {
+    let listen = format!("/ip4/127.0.0.1/tcp/{}", ports.0);
+    let http = format!("127.0.0.1:{}", ports.1);
     let relay = Spawned::new(&[
         "relay",
         "--listen",
-        "/ip4/127.0.0.1/tcp/0",
+        &listen,
         "--http",
-        "127.0.0.1:0",
+        &http,
         "--data-dir",
         s(dir),
     ]);
