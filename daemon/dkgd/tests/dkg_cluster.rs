@@ -29,6 +29,20 @@ fn complete(n: usize, validators: u64, net: Net) {
         cluster.logs()
     );
     cluster.assert_complete();
+    // A re-run on the complete data dir says so, exits 0 and changes nothing.
+    let before = support::snapshot(&cluster.dirs[0]);
+    let out = support::run(&[
+        "dkg",
+        "--definition",
+        support::s(&cluster.definition),
+        "--data-dir",
+        support::s(&cluster.dirs[0]),
+        "--insecure-keystores",
+    ]);
+    out.expect_code(0);
+    assert!(out.stdout.contains("already complete"), "{}", out.all());
+    assert!(out.stdout.contains("(lock 0x"), "{}", out.all());
+    assert_eq!(support::snapshot(&cluster.dirs[0]), before);
 }
 
 #[test]

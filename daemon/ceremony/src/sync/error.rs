@@ -192,22 +192,23 @@ impl Blame {
     }
 }
 
-/// How an abort reason sent to peers names the operator at fault: `… [culprit: operator 3]`.
+/// How an abort reason sent to peers names the operator at fault: `[culprit: operator 3] …`,
+/// first, so that the truncation of long relayed texts never cuts it off.
 pub const CULPRIT_MARK: &str = "[culprit: operator ";
 
-/// The operator an abort reason blames (the first mark: the original culprit when aborts
-/// are relayed from node to node).
+/// The operator an abort reason blames: its first mark (each node that relays an abort puts
+/// the culprit it took from the previous one first).
 pub fn relayed_culprit(reason: &str) -> Option<PeerIdx> {
     let rest = &reason[reason.find(CULPRIT_MARK)? + CULPRIT_MARK.len()..];
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     PeerIdx::from_usize(digits.parse().ok()?)
 }
 
-/// `reason` with the culprit's mark appended, unless it already carries one.
+/// `reason` with the culprit's mark put first.
 pub fn with_culprit(reason: String, culprit: Option<PeerIdx>) -> String {
     match culprit {
-        Some(c) if !reason.contains(CULPRIT_MARK) => format!("{reason} {CULPRIT_MARK}{c}]"),
-        _ => reason,
+        Some(c) => format!("{CULPRIT_MARK}{c}] {reason}"),
+        None => reason,
     }
 }
 
@@ -287,7 +288,10 @@ mod culprit_tests {
         assert_eq!(relayed.culprit(), Some(p(3)));
         assert_eq!(relayed.peer(), Some(p(1)));
         let again = with_culprit(relayed.to_string(), relayed.culprit());
-        assert_eq!(again.matches(CULPRIT_MARK).count(), 1);
+        assert_eq!(relayed_culprit(&again), Some(p(3)));
+        // A long relayed text is cut at its end: the mark, first, survives.
+        let long = format!("aborted: {}", with_culprit("x".repeat(2000), Some(p(2))));
+        assert_eq!(relayed_culprit(&long[..super::MAX_PEER_TEXT]), Some(p(2)));
         // No mark, or a garbled one: the messenger.
         let reason = "aborted: something [culprit: operator x]".to_string();
         let plain = SyncError::PeerRejected {

@@ -516,7 +516,7 @@ impl SyncNode {
     }
 
     fn fail(&mut self, e: SyncError) {
-        self.abort(e.to_string());
+        self.abort(with_culprit(e.to_string(), e.culprit()));
         if self.failed.is_none() {
             self.failed = Some(e.clone());
             self.events.push_back(SyncEvent::Failed(e));
