@@ -135,22 +135,25 @@ fn assert_complete_or_nothing(cluster: &Cluster, killed: usize, codes: &[Option<
     any
 }
 
+/// `dkgd dkg` once more on node `i`'s data dir, with `extra` arguments.
+fn dkg_again(cluster: &Cluster, i: usize, extra: &[&str]) -> support::Run {
+    let mut a = vec![
+        "dkg",
+        "--definition",
+        s(&cluster.definition),
+        "--data-dir",
+        s(&cluster.dirs[i]),
+        "--insecure-keystores",
+    ];
+    a.extend_from_slice(extra);
+    run(&a)
+}
+
 /// Node 3 was killed after its seal: its next start publishes its staged set (and says the
 /// data dir is already complete); survivors that kept theirs aside publish them with
 /// `--publish-kept`. Then every node holds the same, verifying artifacts.
 fn recover_the_killed_node(cluster: &Cluster, survivors_published: bool) {
-    let dkg = |i: usize, extra: &[&str]| {
-        let mut a = vec![
-            "dkg",
-            "--definition",
-            s(&cluster.definition),
-            "--data-dir",
-            s(&cluster.dirs[i]),
-            "--insecure-keystores",
-        ];
-        a.extend_from_slice(extra);
-        run(&a)
-    };
+    let dkg = |i: usize, extra: &[&str]| dkg_again(cluster, i, extra);
     let out = dkg(3, &[]);
     out.expect_code(0);
     assert!(out.stdout.contains("already complete"), "{}", out.all());
@@ -348,14 +351,7 @@ fn existing_artifacts_are_refused_at_preflight_and_left_untouched() {
     .unwrap();
     let before: Vec<_> = cluster.dirs.iter().map(|d| snapshot(d)).collect();
     for i in [1, 2] {
-        let out = run(&[
-            "dkg",
-            "--definition",
-            s(&cluster.definition),
-            "--data-dir",
-            s(&cluster.dirs[i]),
-            "--insecure-keystores",
-        ]);
+        let out = dkg_again(&cluster, i, &[]);
         out.expect_code(2);
         assert!(
             out.stderr.contains("already holds ceremony artifacts"),

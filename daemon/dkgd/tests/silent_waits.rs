@@ -44,14 +44,10 @@ fn a_missing_operator_is_named_every_30s_and_connect_timeout_bounds_the_wait() {
     cluster.assert_nothing_written();
 }
 
-#[test]
-fn a_dead_relay_is_named_by_every_node_instead_of_a_different_peer_each() {
-    let mut cluster = Cluster::new(4, 40);
-    cluster.extra_args = vec!["--peer-loss-timeout".into(), "5".into()];
-    let mut nodes = cluster.start(Net::Relay);
-    // Every node past step 0 (a node still connecting waits for late joiners without bound,
-    // by design).
-    for i in 0..4 {
+/// Waits until every node is past step 0 (a node still connecting waits for late joiners
+/// without bound, by design).
+fn all_in_step_1(cluster: &Cluster) {
+    for i in 0..cluster.dirs.len() {
         assert!(
             support::cluster::wait_for_line(
                 &cluster.progress_file(i),
@@ -62,6 +58,14 @@ fn a_dead_relay_is_named_by_every_node_instead_of_a_different_peer_each() {
             cluster.logs()
         );
     }
+}
+
+#[test]
+fn a_dead_relay_is_named_by_every_node_instead_of_a_different_peer_each() {
+    let mut cluster = Cluster::new(4, 40);
+    cluster.extra_args = vec!["--peer-loss-timeout".into(), "5".into()];
+    let mut nodes = cluster.start(Net::Relay);
+    all_in_step_1(&cluster);
     assert!(nodes.kill_relay());
     let codes = nodes.wait(Duration::from_secs(90));
     assert!(
@@ -89,19 +93,7 @@ fn a_dead_relay_is_named_by_every_node_instead_of_a_different_peer_each() {
 fn a_relay_restarted_mid_ceremony_costs_a_pause_not_the_ceremony() {
     let cluster = Cluster::new(4, 40);
     let mut nodes = cluster.start(Net::Relay);
-    // Every node past step 0 (a node still connecting waits for late joiners without bound,
-    // by design).
-    for i in 0..4 {
-        assert!(
-            support::cluster::wait_for_line(
-                &cluster.progress_file(i),
-                "\"step\":\"1 (dkg)",
-                Duration::from_secs(60)
-            ),
-            "node {i} never started step 1\n{}",
-            cluster.logs()
-        );
-    }
+    all_in_step_1(&cluster);
     assert!(nodes.kill_relay());
     std::thread::sleep(Duration::from_secs(2));
     nodes.restart_relay();

@@ -263,11 +263,8 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
     let report = super::verify::verify_data_dir(&dir, false)?;
     if report.all_passed() {
         if progress.0 {
-            let lock_hash = std::fs::read(dir.join("cluster-lock.json"))
-                .ok()
-                .and_then(|b| dkgd_formats::lock::Lock::from_json(&b).ok())
-                .and_then(|l| l.lock_hash)
-                .map(|h| format!("0x{}", hex::encode(h)))
+            let lock_hash = outcome::lock_hash_in(&dir)
+                .map(|h| format!("0x{h}"))
                 .unwrap_or_default();
             progress.emit(&ProgressEvent::Done { lock_hash });
         } else {

@@ -34,6 +34,12 @@ pub(super) fn already_complete(dir: &Path, definition: &Path) -> Option<Code> {
     Some(Code::Ok)
 }
 
+/// The lock hash (hex, no `0x`) of the `cluster-lock.json` in `dir`, if it reads.
+pub(super) fn lock_hash_in(dir: &Path) -> Option<String> {
+    let lock = Lock::from_json(&std::fs::read(dir.join("cluster-lock.json")).ok()?).ok()?;
+    lock.lock_hash.map(hex::encode)
+}
+
 /// The failure for a ceremony that ended without `Done` (`definition`: for hints).
 pub(super) fn failed(
     e: DriverError,
@@ -75,12 +81,7 @@ fn outcome_of(e: DriverError, dir: &Path, definition: &Path, writer: &DataDirWri
             );
             if at_barrier {
                 // A peer lost here may have staged and will publish when it starts again.
-                let lock = std::fs::read(kept.join("cluster-lock.json"))
-                    .ok()
-                    .and_then(|b| Lock::from_json(&b).ok())
-                    .and_then(|l| l.lock_hash)
-                    .map(hex::encode)
-                    .unwrap_or_default();
+                let lock = lock_hash_in(&kept).unwrap_or_default();
                 hint = format!(
                     "{hint}. If instead an operator reports this ceremony complete (lock \
                      0x{lock}), publish the same artifacts here: dkgd dkg --definition {} \
@@ -158,12 +159,7 @@ fn unconfirmed(e: DriverError, dir: &Path) -> Failure {
             format!("the written data dir does not verify: run `dkgd verify {d}` for details"),
         );
     }
-    let lock = std::fs::read(dir.join("cluster-lock.json"))
-        .ok()
-        .and_then(|b| Lock::from_json(&b).ok())
-        .and_then(|l| l.lock_hash)
-        .map(hex::encode)
-        .unwrap_or_default();
+    let lock = lock_hash_in(dir).unwrap_or_default();
     Failure::new(
         Code::Unconfirmed,
         anyhow!(
