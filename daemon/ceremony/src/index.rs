@@ -57,6 +57,12 @@ impl fmt::Display for PeerIdx {
     }
 }
 
+/// Peers for a message: `1, 3` (their Display, never their Debug form).
+pub(crate) fn peer_list(peers: &[PeerIdx]) -> String {
+    let names: Vec<String> = peers.iter().map(ToString::to_string).collect();
+    names.join(", ")
+}
+
 /// A validator's position in the ceremony: **0-based**, the index into
 /// `distributed_validators[]` and the `N` of `keystore-N.json`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -94,7 +94,7 @@ pub enum BcastError {
         topic: Topic,
     },
     /// Signature requests still unanswered at the deadline.
-    #[error("peers {missing:?} did not sign our {topic} in time (step {step})")]
+    #[error("peers {} did not sign our {topic} in time (step {step})", crate::index::peer_list(.missing))]
     SigRequestTimedOut {
         /// The step.
         step: Step,

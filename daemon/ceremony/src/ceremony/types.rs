@@ -175,7 +175,7 @@ pub enum CeremonyError {
         what: &'static str,
     },
     /// A step or barrier did not finish in time.
-    #[error("step {step} timed out after {after:?} waiting for peer(s) {}", peer_list(.missing))]
+    #[error("step {step} timed out after {after:?} waiting for peer(s) {}", crate::index::peer_list(.missing))]
     TimedOut {
         /// The step.
         step: Phase,
@@ -305,10 +305,4 @@ pub enum Event {
     },
     /// The ceremony failed; nothing more happens.
     Aborted(CeremonyError),
-}
-
-/// `1, 3` for peers 1 and 3.
-fn peer_list(peers: &[PeerIdx]) -> String {
-    let names: Vec<String> = peers.iter().map(ToString::to_string).collect();
-    names.join(", ")
 }

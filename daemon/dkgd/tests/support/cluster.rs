@@ -33,6 +33,9 @@ pub struct Cluster {
     pub extra_args: Vec<String>,
     /// Keystores at full KDF cost (default: `--insecure-keystores`, for speed).
     pub full_kdf: bool,
+    /// Node i's address with `Net::Direct` (default: 127.0.0.1 for every node; network
+    /// namespace hosts set their own).
+    pub hosts: Option<Vec<String>>,
 }
 
 impl Cluster {
@@ -61,6 +64,7 @@ impl Cluster {
             validators,
             extra_args: Vec::new(),
             full_kdf: false,
+            hosts: None,
         };
         cluster.definition = cluster.write_definition("cluster-definition.json", "test", version);
         cluster
@@ -115,6 +119,12 @@ impl Cluster {
             (relay, url)
         });
         let ports = free_ports(n);
+        let host = |i: usize| {
+            self.hosts
+                .as_ref()
+                .and_then(|h| h.get(i).cloned())
+                .unwrap_or_else(|| "127.0.0.1".to_owned())
+        };
         let mut children = Vec::new();
         for i in 0..n {
             let mut args = vec![
@@ -136,12 +146,13 @@ impl Cluster {
                 Some((_, url)) => args.extend(["--relay".to_owned(), url.clone()]),
                 None => {
                     args.push("--listen".to_owned());
-                    args.push(format!("/ip4/127.0.0.1/tcp/{}", ports[i]));
+                    args.push(format!("/ip4/{}/tcp/{}", host(i), ports[i]));
                     for j in (0..n).filter(|&j| j != i) {
                         args.push("--peer-addr".to_owned());
                         args.push(format!(
-                            "{}=/ip4/127.0.0.1/tcp/{}",
+                            "{}=/ip4/{}/tcp/{}",
                             self.peer_id(j),
+                            host(j),
                             ports[j]
                         ));
                     }

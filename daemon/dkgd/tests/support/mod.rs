@@ -6,6 +6,7 @@
 pub mod daemon;
 pub mod demo;
 pub mod fs;
+pub mod netns;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

@@ -1,0 +1,5 @@
+//! libFuzzer entry for `dkgd_fuzzing::cluster` (what it checks is documented there).
+
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| dkgd_fuzzing::cluster(data));

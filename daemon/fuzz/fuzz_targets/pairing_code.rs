@@ -1,0 +1,5 @@
+//! libFuzzer entry for `dkgd_fuzzing::pairing_code` (what it checks is documented there).
+
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| dkgd_fuzzing::pairing_code(data));

@@ -1,0 +1,44 @@
+//! Whole ceremonies between in-memory [`dkgd_ceremony::Ceremony`] values: every frame goes
+//! through the real framing and protocol routing, time moves only to the next deadline, and
+//! a step cap catches livelock. The driver's off-loop work runs inline.
+//!
+//! ```text
+//!   Net ──deliver──▶ Ceremony::handle_frame ──poll_transmit──▶ queue ──(Mutator)──▶ deliver …
+//!        ──to_commit / to_publish──▶ handle_commit / handle_published   (a `cannot_stage` node fails)
+//!        ──queue empty──▶ jump to the earliest poll_timeout ──▶ handle_timeout
+//! ```
+//!
+//! Used by the ceremony's cluster tests and by the `cluster` fuzz target (`dkgd-fuzzing`),
+//! where the fuzzer's input decides which frames are changed and how. This crate does no I/O
+//! and reads no clock (style.md §2: `sim` depends on crypto, formats and ceremony only).
+
+mod mutate;
+mod net;
+
+pub use mutate::{Mutator, SeededTamper, TapeMutator};
+pub use net::{config, Net, MAX_STEPS};
+
+use dkgd_ceremony::definition::{definition_for_local_cluster, LocalClusterConfig};
+use dkgd_ceremony::Error;
+use dkgd_crypto::k1::K1SecretKey;
+use dkgd_formats::definition::Definition;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+/// `n` operator keys and a creator key, all derived from `seed`.
+pub fn keys(n: usize, seed: u64) -> (Vec<K1SecretKey>, K1SecretKey) {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let ops = (0..n).map(|_| K1SecretKey::generate(&mut rng)).collect();
+    (ops, K1SecretKey::generate(&mut rng))
+}
+
+/// A signed definition of `config` for the operators `ops`, created by `creator`, with
+/// randomness (UUID, salts) from a fixed seed so that the same inputs give the same bytes.
+pub fn definition(
+    config: &LocalClusterConfig,
+    ops: &[K1SecretKey],
+    creator: &K1SecretKey,
+) -> Result<Definition, Error> {
+    let mut rng = ChaCha20Rng::seed_from_u64(99);
+    definition_for_local_cluster(config, ops, creator, &mut rng)
+}
