@@ -32,17 +32,7 @@ fn a_partition_between_two_nodes_fails_the_whole_cluster_naming_them() {
     let runners: Vec<Vec<String>> = (0..4).map(|i| hosts.runner(i, dkgd)).collect();
     let defs = vec![cluster.definition.clone(); 4];
     let mut nodes = cluster.start_with(Net::Direct, &defs, &runners);
-    for i in 0..4 {
-        assert!(
-            support::cluster::wait_for_line(
-                &cluster.progress_file(i),
-                "\"step\":\"1 (dkg)",
-                Duration::from_secs(60)
-            ),
-            "node {i} never started step 1\n{}",
-            cluster.logs()
-        );
-    }
+    cluster.wait_all_in_step_1();
     hosts.partition(1, 2).unwrap();
     let cut = Instant::now();
     let codes = nodes.wait(Duration::from_secs(120));

@@ -47,17 +47,7 @@ fn a_missing_operator_is_named_every_30s_and_connect_timeout_bounds_the_wait() {
 /// Waits until every node is past step 0 (a node still connecting waits for late joiners
 /// without bound, by design).
 fn all_in_step_1(cluster: &Cluster) {
-    for i in 0..cluster.dirs.len() {
-        assert!(
-            support::cluster::wait_for_line(
-                &cluster.progress_file(i),
-                "\"step\":\"1 (dkg)",
-                Duration::from_secs(60)
-            ),
-            "node {i} never started step 1\n{}",
-            cluster.logs()
-        );
-    }
+    cluster.wait_all_in_step_1();
 }
 
 #[test]

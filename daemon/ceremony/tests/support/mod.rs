@@ -2,7 +2,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use dkgd_ceremony::definition::{definition_for_local_cluster, LocalClusterConfig};
+use dkgd_ceremony::definition::LocalClusterConfig;
 use dkgd_ceremony::duties::deposit_amounts;
 use dkgd_ceremony::local::{self, LocalOptions};
 use dkgd_ceremony::{Artifacts, Error};
@@ -13,14 +13,11 @@ use dkgd_formats::deposit::{deposit_file_name, verify_deposit_file, DepositData}
 use dkgd_formats::lock::Lock;
 use dkgd_formats::network::Network;
 use dkgd_formats::verify::{verify_definition, verify_lock};
-use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 /// `n` operator keys and a creator key, from `seed`.
 pub fn keys(n: usize, seed: u64) -> (Vec<K1SecretKey>, K1SecretKey) {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let ops = (0..n).map(|_| K1SecretKey::generate(&mut rng)).collect();
-    (ops, K1SecretKey::generate(&mut rng))
+    dkgd_sim::keys(n, seed)
 }
 
 /// A signed definition for `ops`.
@@ -29,8 +26,7 @@ pub fn definition(
     ops: &[K1SecretKey],
     creator: &K1SecretKey,
 ) -> Definition {
-    let mut rng = ChaCha20Rng::seed_from_u64(99);
-    let def = definition_for_local_cluster(config, ops, creator, &mut rng).expect("definition");
+    let def = dkgd_sim::definition(config, ops, creator).expect("definition");
     let report = verify_definition(&def);
     assert!(
         report.all_passed(),

@@ -188,6 +188,21 @@ impl Cluster {
         }
     }
 
+    /// Waits until every node reports step 1 (dkg), at most 60 s each.
+    pub fn wait_all_in_step_1(&self) {
+        for i in 0..self.dirs.len() {
+            assert!(
+                wait_for_line(
+                    &self.progress_file(i),
+                    "\"step\":\"1 (dkg)",
+                    Duration::from_secs(60)
+                ),
+                "node {i} never started step 1\n{}",
+                self.logs()
+            );
+        }
+    }
+
     /// Node i's stderr log.
     pub fn log(&self, i: usize) -> PathBuf {
         self.dirs[i].with_extension("log")
