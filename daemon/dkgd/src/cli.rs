@@ -56,6 +56,18 @@ pub(crate) enum Command {
     /// Give the running daemon a pairing code (dkg1…, a launchpad invite link, or
     /// `0x<config hash> <network>`): it fetches, checks and accepts the cluster invite.
     Pair(PairArgs),
+    /// Run one batch of state database operations for `dkgd run` (JSON on stdin and
+    /// stdout), so that the daemon opens sled only around transitions.
+    #[command(hide = true)]
+    StateHelper(StateHelperArgs),
+}
+
+/// Arguments of the hidden `dkgd state-helper`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct StateHelperArgs {
+    /// The state database directory (state.sled).
+    #[arg(long)]
+    pub(crate) db: PathBuf,
 }
 
 /// Arguments of `dkgd pair`.

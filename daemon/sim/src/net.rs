@@ -82,12 +82,24 @@ fn body(framing: Framing, frame: &[u8]) -> Vec<u8> {
 }
 
 impl Net {
-    /// Node `i` runs with `defs[i]` and `profiles[i]`, its RNG seeded from `seed` and `i`.
+    /// Node `i` runs with `defs[i]` and `profiles[i]`, its RNG seeded from `seed` and `i`,
+    /// with the sim's [`config`].
     pub fn new(
         ops: &[K1SecretKey],
         defs: &[Definition],
         profiles: &[&'static Profile],
         seed: u8,
+    ) -> Result<Net, Error> {
+        Self::with_config(ops, defs, profiles, seed, &config())
+    }
+
+    /// [`Net::new`] with other ceremony settings (e.g. the full-cost KDF, for the work bench).
+    pub fn with_config(
+        ops: &[K1SecretKey],
+        defs: &[Definition],
+        profiles: &[&'static Profile],
+        seed: u8,
+        cfg: &CeremonyConfig,
     ) -> Result<Net, Error> {
         let n = ops.len();
         let mut nodes = Vec::with_capacity(n);
@@ -101,7 +113,7 @@ impl Net {
             })?);
             let salt = u8::try_from(i % 256).unwrap_or(0);
             let rng = ChaCha20Rng::from_seed([seed.wrapping_add(salt); 32]);
-            let c = Ceremony::new(plan, id, profile, config(), Box::new(rng), Instant::ZERO)?;
+            let c = Ceremony::new(plan, id, profile, cfg.clone(), Box::new(rng), Instant::ZERO)?;
             nodes.push(c);
         }
         let mut net = Net {

@@ -128,6 +128,15 @@ pub enum Error {
         /// sled's error.
         source: sled::Error,
     },
+    /// The helper process that runs the daemon's state database operations failed (it could
+    /// not start, or its answer could not be read); the helper's own error is in `why`.
+    #[error("the state database {}: {why}", path.display())]
+    StateHelper {
+        /// The database directory.
+        path: PathBuf,
+        /// What went wrong.
+        why: String,
+    },
     /// A value in the state database does not decode (damaged, or written by a newer dkgd).
     #[error("the {what} in the state database {} cannot be read: {why}", path.display())]
     StateDecode {

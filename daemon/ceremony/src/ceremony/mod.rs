@@ -618,7 +618,7 @@ impl Ceremony {
         let state = mem::replace(&mut self.state, State::Finished);
         let core = &mut self.core;
         self.state = match state {
-            State::Dkg(_) => State::Dkg(DkgStep::start(core, now)?),
+            State::Dkg(_) => State::Dkg(DkgStep::start(core)),
             State::Lock(mut s) => {
                 s.start(core)?;
                 State::Lock(s)

@@ -20,7 +20,8 @@
 use std::fmt;
 
 use dkgd_crypto::frost::{
-    AwaitRound1, AwaitRound2, FrostError, Round1Casts, Round1P2P, Round2Casts, ValidatorKeys,
+    AwaitRound1, AwaitRound2, FrostError, FrostParams, Round1Casts, Round1Output, Round1P2P,
+    Round2Casts, ValidatorKeys,
 };
 use dkgd_crypto::keystore::{encrypt_all, KdfStrength, KeystoreError, KeystoreFile};
 
@@ -44,6 +45,11 @@ pub struct Work {
 }
 
 enum Job {
+    FrostStart {
+        params: FrostParams,
+        me: ShareIdx,
+        seed: Zeroizing<[u8; 32]>,
+    },
     FrostRound1 {
         state: AwaitRound1,
         casts: Vec<(ShareIdx, Round1Casts)>,
@@ -86,6 +92,7 @@ pub struct WorkDone {
 }
 
 pub(crate) enum Done {
+    FrostStarted(Result<(AwaitRound1, Round1Output), FrostError>),
     FrostRound1(Result<(AwaitRound2, Round2Casts), FrostError>),
     FrostRound2(Result<Vec<ValidatorKeys>, FrostError>),
     Signed(Result<PartialSignatures, Error>),
@@ -96,6 +103,14 @@ pub(crate) enum Done {
 }
 
 impl Work {
+    /// Our FROST round-1 messages for every validator (polynomials, commitments, proofs and
+    /// every peer's shares), from `seed`.
+    pub(crate) fn frost_start(params: FrostParams, me: ShareIdx, seed: Zeroizing<[u8; 32]>) -> Self {
+        Work {
+            job: Job::FrostStart { params, me, seed },
+        }
+    }
+
     /// FROST round 1 for every validator, randomised (batch weights) by `seed`.
     pub(crate) fn frost_round1(
         state: AwaitRound1,
@@ -186,6 +201,10 @@ impl Work {
     /// Does the work (blocking, CPU-bound; uses every core). Never call it on an event loop.
     pub fn run(self) -> WorkDone {
         let result = match self.job {
+            Job::FrostStart { params, me, seed } => {
+                let mut rng = ChaCha20Rng::from_seed(*seed);
+                Done::FrostStarted(dkgd_crypto::frost::round1(params, me, &mut rng))
+            }
             Job::FrostRound1 {
                 state,
                 casts,
@@ -235,6 +254,9 @@ impl Work {
     /// What it is, for logs (`keystores (100 keys)`).
     pub fn describe(&self) -> String {
         match &self.job {
+            Job::FrostStart { params, .. } => {
+                format!("FROST round-1 messages ({} validators)", params.validators())
+            }
             Job::FrostRound1 { casts, .. } => format!("FROST round 1 ({} senders)", casts.len()),
             Job::FrostRound2 { casts, .. } => format!("FROST round 2 ({} senders)", casts.len()),
             Job::Sign { duty, .. } => format!("sign {duty:?}"),
@@ -258,6 +280,7 @@ impl fmt::Debug for Work {
 impl fmt::Debug for WorkDone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.result {
+            Done::FrostStarted(r) => write!(f, "WorkDone(FROST start, ok: {})", r.is_ok()),
             Done::FrostRound1(r) => write!(f, "WorkDone(FROST round 1, ok: {})", r.is_ok()),
             Done::FrostRound2(r) => write!(f, "WorkDone(FROST round 2, ok: {})", r.is_ok()),
             Done::Signed(r) => write!(f, "WorkDone(signed, ok: {})", r.is_ok()),

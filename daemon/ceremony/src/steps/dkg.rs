@@ -2,14 +2,16 @@
 //! reliable broadcast of our casts plus one direct message per peer on
 //! `/charon/dkg/frost/2.0.0/round1/p2p`; round 2 is a reliable broadcast of `(Y, vk_i)`.
 
-use dkgd_crypto::frost::{AwaitRound1, AwaitRound2, Round1Casts, Round1P2P, Round2Casts};
+use dkgd_crypto::frost::{
+    AwaitRound1, AwaitRound2, FrostError, Round1Casts, Round1Output, Round1P2P, Round2Casts,
+};
 
 use super::{malformed, Core, Keys};
 use crate::bcast::Topic;
 use crate::ceremony::work::Done;
 use crate::ceremony::Work;
 use crate::ceremony::{CeremonyError, Phase};
-use crate::dkg::{self, frost_error, DkgOutput};
+use crate::dkg::{frost_error, DkgOutput};
 use crate::duties::Duties;
 use crate::index::{PeerIdx, ShareIdx};
 use crate::wire::frost::{
@@ -22,6 +24,8 @@ use crate::wire::Instant;
 pub(crate) enum DkgStep {
     /// Before the step-1 barrier.
     NotStarted,
+    /// The driver makes our round-1 messages ([`Work`]; V polynomials and n·V shares).
+    Starting,
     /// Our round 1 is out; waiting for every peer's cast and direct message.
     Round1 {
         state: AwaitRound1,
@@ -39,13 +43,29 @@ pub(crate) enum DkgStep {
 }
 
 impl DkgStep {
-    /// Round 1: our broadcast and direct messages.
-    pub(crate) fn start(core: &mut Core, now: Instant) -> Result<DkgStep, CeremonyError> {
+    /// Round 1 begins: the driver makes our messages off its event loop (at V = 1000 that is
+    /// seconds of CPU, during which the node must keep answering its peers).
+    pub(crate) fn start(core: &mut Core) -> DkgStep {
+        let seed = core.seed();
+        core.work.push_back(Work::frost_start(
+            core.plan.frost_params(),
+            core.plan.share_idx(),
+            seed,
+        ));
+        DkgStep::Starting
+    }
+
+    /// Our round-1 messages are made: the broadcast and one direct message per peer.
+    fn send_round1(
+        core: &mut Core,
+        now: Instant,
+        made: Result<(AwaitRound1, Round1Output), FrostError>,
+    ) -> Result<DkgStep, CeremonyError> {
         let err = |source| CeremonyError::Ceremony {
             step: Phase::Dkg,
             source,
         };
-        let (state, out) = dkg::start(&core.plan, &mut *core.rng).map_err(err)?;
+        let (state, out) = made.map_err(frost)?;
         core.broadcast(now, Topic::FrostRound1Cast, encode_round1_casts(&out.cast))?;
         let protocol = core.profile.frost_round1_p2p_protocol;
         for (to, msg) in &out.direct {
@@ -68,6 +88,13 @@ impl DkgStep {
     ) -> Result<(DkgStep, Option<Keys>), CeremonyError> {
         let others = core.others();
         match self {
+            DkgStep::Starting => match core.finished.take() {
+                Some(Done::FrostStarted(made)) => Ok((Self::send_round1(core, now, made)?, None)),
+                other => {
+                    core.finished = other;
+                    Ok((DkgStep::Starting, None))
+                }
+            },
             DkgStep::Round1 { state, own } => {
                 if !missing_round1(core, &others).is_empty() {
                     return Ok((DkgStep::Round1 { state, own }, None));
@@ -175,7 +202,7 @@ impl DkgStep {
                 let missing = missing_round2(core, &others);
                 (missing.clone(), 3 * n - missing.len(), 3 * n)
             }
-            DkgStep::NotStarted => (Vec::new(), 0, 3 * n),
+            DkgStep::NotStarted | DkgStep::Starting => (Vec::new(), 0, 3 * n),
             // Our own work: nobody is missing.
             DkgStep::Round1Running => (Vec::new(), 2 * n, 3 * n),
             DkgStep::Round2Running => (Vec::new(), 3 * n, 3 * n),

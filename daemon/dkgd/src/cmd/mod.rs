@@ -54,6 +54,7 @@ pub(crate) fn dispatch(command: Command) -> Result<Code, Failure> {
         Command::Backup(args) => backup::run(&args),
         Command::PairingCode(args) => pairing::run(&args),
         Command::Pair(args) => pair::run(&args),
+        Command::StateHelper(args) => run::state_helper(&args),
     }
 }
 

@@ -3,7 +3,7 @@
 //! what lives here: artifact verification (`dkgd verify`'s data-dir checks) and the path of
 //! itself for the ceremony child (`dkgd dkg … --progress-json`).
 
-use crate::cli::{LogFormat, RunArgs};
+use crate::cli::{LogFormat, RunArgs, StateHelperArgs};
 use crate::exit::{Code, Failure};
 use anyhow::anyhow;
 use dkgd_node::config::{self, Settings};
@@ -55,7 +55,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<Code, Failure> {
     let verify: VerifyFn = Arc::new(verify_artifacts);
     let hooks = Hooks {
         verify,
-        runner: Arc::new(ProcessRunner::new(exe)),
+        runner: Arc::new(ProcessRunner::new(exe.clone())),
+        state_helper: Some(exe),
     };
     // One thread for the loop; blocking work (sled, files, verification) on the blocking pool.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -66,6 +67,20 @@ pub(crate) fn run(args: &RunArgs) -> Result<Code, Failure> {
     runtime
         .block_on(dkgd_node::run::run(cfg, hooks))
         .map_err(run_failure)?;
+    Ok(Code::Ok)
+}
+
+/// `dkgd state-helper --db PATH`: one batch of the daemon's state database operations, read
+/// from stdin and answered on stdout (dkgd_node::run::state).
+pub(crate) fn state_helper(args: &StateHelperArgs) -> Result<Code, Failure> {
+    dkgd_node::run::state::serve_helper(&args.db, std::io::stdin().lock(), std::io::stdout().lock())
+        .map_err(|e| {
+            Failure::new(
+                Code::Failed,
+                e,
+                "`dkgd run` starts this helper itself; see the daemon's log for what it was doing",
+            )
+        })?;
     Ok(Code::Ok)
 }
 

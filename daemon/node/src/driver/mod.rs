@@ -83,6 +83,24 @@ pub struct Outcome {
     /// Peers that ended without the "shutdown ready" step (charon < v1.10 behaviour): they
     /// had written their artifacts; not a failure.
     pub skipped_shutdown_ready: Vec<PeerId>,
+    /// Ceremony frame bytes this node sent and received (framing included; the transport's
+    /// own overhead, Noise and yamux, not).
+    pub traffic: Traffic,
+}
+
+/// Frame bytes a node sent and received during its ceremony.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Bytes of frames handed to streams.
+    pub sent: u64,
+    /// Bytes of frames read from streams.
+    pub received: u64,
+}
+
+impl Traffic {
+    fn add(n: &mut u64, len: usize) {
+        *n = n.saturating_add(u64::try_from(len).unwrap_or(u64::MAX));
+    }
 }
 
 /// How long opening a stream may take (connect wait included) before it counts as failed.
@@ -209,6 +227,7 @@ pub async fn run(
     let mut report =
         tokio::time::interval_at(tokio::time::Instant::now() + WAIT_REPORT, WAIT_REPORT);
     let mut written = artifacts::Tracker::default();
+    let mut traffic = Traffic::default();
     let result = loop {
         // Outputs first.
         while let Some(out) = ceremony.poll_transmit() {
@@ -250,6 +269,7 @@ pub async fn run(
                         &servers
                     };
                     if let Some(w) = map.get(&to) {
+                        Traffic::add(&mut traffic.sent, frame.len());
                         let _ = w.send(Write::Frame(frame));
                     }
                 }
@@ -266,6 +286,7 @@ pub async fn run(
                 Outgoing::Stream(t) => match t.kind {
                     TransmitKind::Response(InboundId(id)) => {
                         if let Some(w) = responders.remove(&id) {
+                            Traffic::add(&mut traffic.sent, t.frame.len());
                             let _ = w.send(Write::Frame(t.frame));
                             let _ = w.send(Write::Close);
                         }
@@ -276,6 +297,7 @@ pub async fn run(
                         };
                         let (host, tx) = (host.clone(), tx.clone());
                         let p2p = p2p_protocol(t.protocol)?;
+                        Traffic::add(&mut traffic.sent, t.frame.len());
                         tokio::spawn(async move {
                             send_one(host, peer, p2p, t.to, t.protocol, kind, t.frame, tx).await;
                         });
@@ -344,6 +366,7 @@ pub async fn run(
                     finished = Some(Ok(Outcome {
                         profile: ceremony.profile(),
                         skipped_shutdown_ready: skipped.clone(),
+                        traffic,
                     }))
                 }
                 Event::PeerVersion { peer, version } => {
@@ -439,6 +462,7 @@ pub async fn run(
                 responders.insert(id, w);
             }
             Input::Frame(peer, protocol, stream, body) => {
+                Traffic::add(&mut traffic.received, body.len());
                 ceremony.handle_frame(t, peer, protocol, stream, &body);
             }
             Input::Closed(peer, protocol, stream) => {

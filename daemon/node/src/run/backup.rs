@@ -15,7 +15,8 @@
 
 use crate::status::model::BackupStatus;
 use dkgd_backup::{Kind, Meta, Seal};
-use dkgd_store::state::{BackupMeta, StateStore};
+use super::state::StateDb;
+use dkgd_store::state::BackupMeta;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -55,7 +56,7 @@ pub(super) enum Outcome {
 impl AutoBackup {
     /// The settings of `cfg`, with the recipients the owner set through the status socket
     /// (kept in `store`) added to the configured ones.
-    pub(super) fn new(cfg: &crate::config::Config, store: &StateStore) -> Self {
+    pub(super) fn new(cfg: &crate::config::Config, store: &StateDb) -> Self {
         let stored = store.backup_recipients().unwrap_or_else(|e| {
             tracing::warn!(error = %e, "cannot read the backup recipients set through the status socket");
             Vec::new()
@@ -83,7 +84,7 @@ pub(super) fn merged(configured: &[String], stored: &[String]) -> Vec<String> {
 /// (the caller then takes a new backup for them).
 pub(super) async fn answer(
     cmd: crate::status::Command,
-    store: std::sync::Arc<StateStore>,
+    store: std::sync::Arc<StateDb>,
     auto: &mut AutoBackup,
     configured: &[String],
 ) -> bool {
@@ -149,7 +150,7 @@ pub(super) fn log(outcome: &Outcome) {
 /// `status` with the backup facts and, without a recipient, the warning.
 pub(super) fn with_backup(
     mut status: crate::status::model::Status,
-    store: &StateStore,
+    store: &StateDb,
     auto: &AutoBackup,
 ) -> crate::status::model::Status {
     status.backup = self::status(store, auto.recipients.len());
@@ -173,7 +174,7 @@ pub(super) fn with_backup(
 /// Makes sure the newest stored backup of `want` holds the data dir's current files.
 pub(super) fn ensure(
     data_dir: &Path,
-    store: &StateStore,
+    store: &StateDb,
     recipients: &[String],
     export_dir: Option<&Path>,
     want: Kind,
@@ -250,7 +251,7 @@ fn remove_stale_temps(dir: &Path) {
 }
 
 /// The backup part of the status document.
-pub(super) fn status(store: &StateStore, recipients: usize) -> BackupStatus {
+pub(super) fn status(store: &StateDb, recipients: usize) -> BackupStatus {
     let all = store.backups().unwrap_or_default();
     let last = all.iter().max_by_key(|m| m.created_unix_ms);
     BackupStatus {
@@ -315,7 +316,7 @@ mod tests {
     use super::*;
 
     /// A data dir with a fresh key, a state database, and an owner.
-    fn setup() -> (tempfile::TempDir, PathBuf, StateStore, Vec<String>) {
+    fn setup() -> (tempfile::TempDir, PathBuf, StateDb, Vec<String>) {
         let d = tempfile::tempdir().unwrap();
         let dir = d.path().join("data");
         let lock = dkgd_store::DataDir::open_or_create(&dir)
@@ -324,9 +325,7 @@ mod tests {
             .unwrap();
         let key = dkgd_crypto::k1::K1SecretKey::generate(&mut rand_core::OsRng);
         lock.create_key(&key).unwrap();
-        let store = StateStore::open(&d.path().join("state.sled"))
-            .unwrap()
-            .store;
+        let (store, _, _) = StateDb::open(&d.path().join("state.sled"), None).unwrap();
         let owner = dkgd_backup::generate_identity();
         (d, dir, store, vec![owner.recipient])
     }

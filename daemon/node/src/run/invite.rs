@@ -61,7 +61,7 @@ pub fn parse_code_text(text: &str) -> Result<PairingCode, String> {
 /// Stores the invite's progress in sled when it changed (the poll time aside), so that a
 /// restart carries on with it. `saved` is what was stored last.
 pub(super) async fn persist(
-    store: std::sync::Arc<dkgd_store::state::StateStore>,
+    store: std::sync::Arc<super::state::StateDb>,
     saved: &mut Option<Invite>,
     current: Invite,
 ) {

@@ -23,7 +23,9 @@ pub mod invite;
 pub mod progress;
 mod shell;
 mod snapshot;
+pub mod state;
 mod startup;
+mod watch;
 mod wire;
 
 use crate::config::Config;
@@ -45,6 +47,10 @@ pub struct Hooks {
     pub verify: VerifyFn,
     /// Starts ceremony attempts ([`ProcessRunner`] in `dkgd run`).
     pub runner: Arc<dyn CeremonyRunner>,
+    /// The dkgd binary, to open the state database only around transitions in a
+    /// short-lived `dkgd state-helper` process ([`state`]); `None` keeps it open in this
+    /// process (sled's threads then wake it about seven times a second).
+    pub state_helper: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Hooks {

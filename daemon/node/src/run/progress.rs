@@ -60,6 +60,13 @@ pub enum ProgressEvent {
         /// The operator's 0-based index.
         operator: u32,
     },
+    /// Ceremony frame bytes this node sent and received (printed once, before `done`).
+    Traffic {
+        /// Bytes sent.
+        sent_bytes: u64,
+        /// Bytes received.
+        received_bytes: u64,
+    },
     /// The artifacts are committed; the lock hash (0x-hex).
     Done {
         /// `lock_hash` of the written cluster-lock.json.

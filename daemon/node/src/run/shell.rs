@@ -10,7 +10,8 @@ use crate::lifecycle::{Action, Input, Lifecycle, State, UnixMs};
 use crate::notify::Notifier;
 use crate::status::model::Wire;
 use crate::status::{Command, ServerConfig, Snapshot, StatusServer};
-use dkgd_store::state::{HistoryEvent, RunLock, StateStore};
+use super::state::StateDb;
+use dkgd_store::state::{HistoryEvent, RunLock};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,8 +19,11 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch};
 
-/// How often the inbox is looked at while awaiting a definition.
+/// How often the inbox is looked at while awaiting a definition without inotify, and how
+/// often the key lock is tried while another process holds the key.
 const INBOX_POLL: Duration = Duration::from_secs(2);
+/// How often the inbox is looked at anyway while inotify watches it (a missed event).
+const INBOX_RESCAN: Duration = Duration::from_secs(60);
 /// Longest a stopping daemon waits for its ceremony child (a commit plus SIGKILL grace).
 const STOP_WAIT: Duration = Duration::from_secs(150);
 
@@ -27,7 +31,7 @@ pub(super) struct Shell {
     cfg: Config,
     hooks: Hooks,
     lc: Lifecycle,
-    store: Arc<StateStore>,
+    store: Arc<StateDb>,
     _run_lock: RunLock,
     server: Arc<StatusServer>,
     tx: watch::Sender<Arc<Snapshot>>,
@@ -52,6 +56,14 @@ pub(super) struct Shell {
     invite_saved: Option<crate::status::model::Invite>,
 }
 
+/// The next change in a watched folder (never, without a watch).
+async fn changed(watch: &mut Option<super::watch::DirWatch>) {
+    match watch {
+        Some(w) => w.changed().await,
+        None => std::future::pending().await,
+    }
+}
+
 fn now() -> UnixMs {
     let ms = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -65,7 +77,8 @@ impl Shell {
     pub(super) async fn start(cfg: Config, hooks: Hooks) -> Result<Self, RunError> {
         let started = Instant::now();
         let (c, v) = (cfg.clone(), Arc::clone(&hooks.verify));
-        let s = blocking(move || startup::prepare(&c, &v))
+        let helper = hooks.state_helper.clone();
+        let s = blocking(move || startup::prepare(&c, &v, helper.as_deref()))
             .await
             .ok_or(RunError::Internal)??;
         let mut lc = Lifecycle::new(cfg.backoff);
@@ -138,6 +151,15 @@ impl Shell {
         let mut int = signal(SignalKind::interrupt()).map_err(|_| RunError::Internal)?;
         let mut inbox = tokio::time::interval(INBOX_POLL);
         inbox.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Awaiting a definition, the loop sleeps until a file lands in one of these folders
+        // (or the slow rescan): an idle box wakes less than once a second (issue 16).
+        let inbox_dir = self.cfg.inbox();
+        let pairing_dir = self.cfg.pairing_file.as_deref().and_then(std::path::Path::parent);
+        let mut dirs = vec![inbox_dir.as_path(), self.cfg.data_dir.as_path()];
+        dirs.extend(pairing_dir);
+        let mut watch = super::watch::DirWatch::new(&dirs);
+        let mut rescan = tokio::time::interval(INBOX_RESCAN);
+        rescan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let wd_every = self.notifier.watchdog_interval();
         let mut watchdog = tokio::time::interval(wd_every.unwrap_or(Duration::from_secs(3600)));
         watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -151,13 +173,15 @@ impl Shell {
                 _ = term.recv() => break,
                 _ = int.recv() => break,
                 _ = watchdog.tick(), if wd_every.is_some() => self.notifier.watchdog(),
-                _ = inbox.tick(), if awaiting || locked => {
+                _ = inbox.tick(), if locked || (awaiting && watch.is_none()) => {
                     if locked {
                         self.poll_key_lock().await;
                     } else {
                         self.poll_definition().await;
                     }
                 }
+                () = changed(&mut watch), if awaiting && watch.is_some() => self.poll_definition().await,
+                _ = rescan.tick(), if awaiting && watch.is_some() => self.poll_definition().await,
                 () = tokio::time::sleep(retry_in.unwrap_or_default()), if retry_in.is_some() => {
                     self.retry_at = None;
                     self.lc.handle(now(), Input::Timer);

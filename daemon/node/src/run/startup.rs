@@ -6,7 +6,8 @@ use super::identity::{self, PublicIdentity};
 use super::{RunError, VerifyFn};
 use crate::config::Config;
 use crate::lifecycle::{ArtifactFacts, Facts, KeyHolder};
-use dkgd_store::state::{Record, RunLock, StateStore, STATE_DB_NAME};
+use super::state::StateDb;
+use dkgd_store::state::{Record, RunLock, STATE_DB_NAME};
 use dkgd_store::{DataDir, KEY_FILE_NAME};
 use std::path::Path;
 
@@ -16,7 +17,7 @@ pub(super) const LOCK_FILE: &str = "cluster-lock.json";
 /// What start-up produced.
 pub(super) struct Started {
     pub(super) run_lock: RunLock,
-    pub(super) store: StateStore,
+    pub(super) store: StateDb,
     pub(super) record: Option<Record>,
     pub(super) facts: Facts,
     pub(super) identity: Option<PublicIdentity>,
@@ -26,35 +27,39 @@ pub(super) struct Started {
 }
 
 /// Everything blocking that happens before the loop starts.
-pub(super) fn prepare(cfg: &Config, verify: &VerifyFn) -> Result<Started, RunError> {
+pub(super) fn prepare(
+    cfg: &Config,
+    verify: &VerifyFn,
+    helper: Option<&Path>,
+) -> Result<Started, RunError> {
     let store_err = |e| RunError::Store(Box::new(e));
     DataDir::open_or_create(&cfg.data_dir).map_err(store_err)?;
     DataDir::open_or_create(&cfg.state_dir).map_err(store_err)?;
     DataDir::open_or_create(&cfg.inbox()).map_err(store_err)?;
     let run_lock = RunLock::acquire(&cfg.state_dir).map_err(store_err)?;
 
-    let opened = StateStore::open(&cfg.state_dir.join(STATE_DB_NAME)).map_err(store_err)?;
+    let (store, opened, record) = StateDb::open(
+        &cfg.state_dir.join(STATE_DB_NAME),
+        helper,
+    )
+    .map_err(store_err)?;
     let key_present = cfg.data_dir.join(KEY_FILE_NAME).symlink_metadata().is_ok();
-    if let Some(r) = &opened.rebuilt {
+    if let Some((moved_to, reason)) = &opened.rebuilt {
         tracing::warn!(
-            moved_to = %r.moved_to.display(), reason = %r.reason,
+            moved_to = %moved_to.display(), reason = %reason,
             "the state database was unreadable; moved it aside and rebuilt the state from the data dir"
         );
     } else if opened.created && key_present {
         tracing::warn!(
-            path = %opened.store.path().display(),
+            path = %store.path().display(),
             "the state database was missing; rebuilding the state from the data dir"
         );
     }
-    let record = opened.store.load().unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "cannot read the state record; starting without history");
-        None
-    });
 
     let derived = derive(cfg, key_present, verify);
     Ok(Started {
         run_lock,
-        store: opened.store,
+        store,
         record,
         facts: derived.facts,
         identity: derived.identity,

@@ -17,6 +17,7 @@
 //! nothing here is trusted more than the data dir.
 
 mod backups;
+pub mod ops;
 mod record;
 mod runlock;
 

@@ -266,6 +266,10 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
             let lock_hash = outcome::lock_hash_in(&dir)
                 .map(|h| format!("0x{h}"))
                 .unwrap_or_default();
+            progress.emit(&ProgressEvent::Traffic {
+                sent_bytes: outcome.traffic.sent,
+                received_bytes: outcome.traffic.received,
+            });
             progress.emit(&ProgressEvent::Done { lock_hash });
         } else {
             println!(
