@@ -62,7 +62,7 @@ def lower_bound(work_bin, n, v, insecure):
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def bench(bin_, n, v, insecure, timeout, progress):
+def bench(bin_, n, v, insecure, timeout, progress, node0=None):
     root = tempfile.mkdtemp(prefix=f"dkgd-bench-{n}x{v}-")
     dirs = [os.path.join(root, f"node{i}") for i in range(n)]
     for d in dirs:
@@ -77,8 +77,9 @@ def bench(bin_, n, v, insecure, timeout, progress):
     sel = selectors.DefaultSelector()
     procs = []
     for i, d in enumerate(dirs):
+        cmd = node0 if (i == 0 and node0) else [bin_]
         p = subprocess.Popen(
-            [bin_, "dkg", "--definition", definition, "--data-dir", d, "--relay", url,
+            [*cmd, "dkg", "--definition", definition, "--data-dir", d, "--relay", url,
              "--progress-json", *extra],
             stdout=subprocess.PIPE, stderr=open(d + ".log", "w"), text=True)
         procs.append(p)
@@ -148,6 +149,9 @@ def main():
     ap.add_argument("--bound-max-v", type=int, default=1000)
     ap.add_argument("--insecure-keystores", action="store_true")
     ap.add_argument("--timeout", type=float, default=3600)
+    ap.add_argument("--aarch64", metavar="BIN",
+                    help="run node 0 as this aarch64 dkgd under qemu-user (mixed ceremony); its "
+                         "RSS and CPU are the emulator's")
     a = ap.parse_args()
     cores = os.cpu_count() or 1
     print(f"dkgd ceremony benchmark: {cores} CPUs, keystores "
@@ -162,7 +166,10 @@ def main():
         print(f"\nn={n} V={v}: lower bound {bound:.2f} s ({work_cpu:.1f} CPU-s of all nodes' "
               f"work in one process / {cores} cores{scaled})", flush=True)
         big = n * v >= 10000
-        total, rows, _, breakdown = bench(a.bin, n, v, a.insecure_keystores, a.timeout, big)
+        node0 = ["qemu-aarch64", "-cpu", "cortex-a72", "-L", "/", a.aarch64] if a.aarch64 else None
+        if node0:
+            print("  node 0 is aarch64 under qemu-user (cortex-a72)")
+        total, rows, _, breakdown = bench(a.bin, n, v, a.insecure_keystores, a.timeout, big, node0)
         print(f"n={n} V={v}: whole run (start to last exit) {total:.1f} s")
         print("  node  connected→committed  peak RSS  CPU      sent")
         for i, t, mb, c, b in rows:

@@ -338,7 +338,8 @@ fn sigkill_during_automatic_backups_leaves_only_whole_backups() {
     let st = wait_status(&daemon, "full backup", |st| st["backup"]["count"] == 1);
     assert_eq!(st["backup"]["last_kind"], "full", "{st}");
     daemon.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(daemon.wait_exit(Duration::from_secs(20)), Some(0));
+    let code = daemon.wait_exit(Duration::from_secs(20));
+    assert_eq!(code, Some(0), "{}", daemon.log_text());
     assert!(!exported(&usb, "full").is_empty());
     whole(&usb);
     let hidden: Vec<_> = std::fs::read_dir(&usb)

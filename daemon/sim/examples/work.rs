@@ -35,8 +35,12 @@ fn main() -> Result<(), String> {
     let v = arg(&args, 1, "validators").map_err(|e| format!("{e}; {usage}"))?;
     let insecure = args.get(2).is_some_and(|a| a == "insecure");
     let (ops, creator) = keys(n, 1);
-    let def = definition(&LocalClusterConfig::new(Version::V1_10, &HOODI, v), &ops, &creator)
-        .map_err(|e| e.to_string())?;
+    let def = definition(
+        &LocalClusterConfig::new(Version::V1_10, &HOODI, v),
+        &ops,
+        &creator,
+    )
+    .map_err(|e| e.to_string())?;
     let mut cfg = config();
     cfg.kdf = if insecure {
         KdfStrength::InsecureTestOnly
@@ -53,7 +57,9 @@ fn main() -> Result<(), String> {
     let finished = net.run();
     let staged = (0..n).filter(|&i| net.artifacts(i).is_some()).count();
     if !finished || staged != n {
-        return Err(format!("{n}x{v}: {staged} of {n} nodes got to their artifacts"));
+        return Err(format!(
+            "{n}x{v}: {staged} of {n} nodes got to their artifacts"
+        ));
     }
     println!(
         "work n={n} V={v}: {:.2} s wall in one process, every node staged",

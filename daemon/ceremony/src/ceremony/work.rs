@@ -28,13 +28,14 @@ use dkgd_crypto::keystore::{encrypt_all, KdfStrength, KeystoreError, KeystoreFil
 use std::sync::Arc;
 
 use crate::artifacts::{Artifacts, Keystore};
-use crate::dkg::DkgOutput;
+use crate::dkg::{frost_error, DkgOutput};
 use crate::duties::{Duties, Duty};
 use crate::error::Error;
 use crate::index::{PeerIdx, ShareIdx};
 use crate::partials::{self, PartialSignatures};
 use crate::plan::Plan;
 use crate::steps::nodesigs::Signed;
+use crate::steps::Keys;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use zeroize::Zeroizing;
@@ -57,6 +58,7 @@ enum Job {
         seed: Zeroizing<[u8; 32]>,
     },
     FrostRound2 {
+        plan: Plan,
         state: AwaitRound2,
         casts: Vec<(ShareIdx, Round2Casts)>,
         seed: Zeroizing<[u8; 32]>,
@@ -94,7 +96,8 @@ pub struct WorkDone {
 pub(crate) enum Done {
     FrostStarted(Result<(AwaitRound1, Round1Output), FrostError>),
     FrostRound1(Result<(AwaitRound2, Round2Casts), FrostError>),
-    FrostRound2(Result<Vec<ValidatorKeys>, FrostError>),
+    /// The DKG's output, checked, with the duties it makes (their messages and roots).
+    FrostRound2(Result<Box<Keys>, Error>),
     Signed(Result<PartialSignatures, Error>),
     /// One signature per validator (threshold duties), or one aggregate (the lock hash).
     Aggregated(Result<Vec<[u8; 96]>, Error>),
@@ -105,7 +108,11 @@ pub(crate) enum Done {
 impl Work {
     /// Our FROST round-1 messages for every validator (polynomials, commitments, proofs and
     /// every peer's shares), from `seed`.
-    pub(crate) fn frost_start(params: FrostParams, me: ShareIdx, seed: Zeroizing<[u8; 32]>) -> Self {
+    pub(crate) fn frost_start(
+        params: FrostParams,
+        me: ShareIdx,
+        seed: Zeroizing<[u8; 32]>,
+    ) -> Self {
         Work {
             job: Job::FrostStart { params, me, seed },
         }
@@ -128,14 +135,21 @@ impl Work {
         }
     }
 
-    /// FROST round 2 for every validator.
+    /// FROST round 2 for every validator, then the checked output (every public key share
+    /// subgroup-checked) and the duties' signing roots: all of it grows with n·V.
     pub(crate) fn frost_round2(
+        plan: &Plan,
         state: AwaitRound2,
         casts: Vec<(ShareIdx, Round2Casts)>,
         seed: Zeroizing<[u8; 32]>,
     ) -> Self {
         Work {
-            job: Job::FrostRound2 { state, casts, seed },
+            job: Job::FrostRound2 {
+                plan: plan.clone(),
+                state,
+                casts,
+                seed,
+            },
         }
     }
 
@@ -214,9 +228,14 @@ impl Work {
                 let mut rng = ChaCha20Rng::from_seed(*seed);
                 Done::FrostRound1(state.handle_round1(&casts, &direct, &mut rng))
             }
-            Job::FrostRound2 { state, casts, seed } => {
+            Job::FrostRound2 {
+                plan,
+                state,
+                casts,
+                seed,
+            } => {
                 let mut rng = ChaCha20Rng::from_seed(*seed);
-                Done::FrostRound2(state.handle_round2(&casts, &mut rng))
+                Done::FrostRound2(finish_dkg(&plan, state.handle_round2(&casts, &mut rng)))
             }
             Job::Sign { duties, duty, dkg } => Done::Signed(partials::sign(&duties, duty, &dkg)),
             Job::Aggregate {
@@ -255,7 +274,10 @@ impl Work {
     pub fn describe(&self) -> String {
         match &self.job {
             Job::FrostStart { params, .. } => {
-                format!("FROST round-1 messages ({} validators)", params.validators())
+                format!(
+                    "FROST round-1 messages ({} validators)",
+                    params.validators()
+                )
             }
             Job::FrostRound1 { casts, .. } => format!("FROST round 1 ({} senders)", casts.len()),
             Job::FrostRound2 { casts, .. } => format!("FROST round 2 ({} senders)", casts.len()),
@@ -269,6 +291,21 @@ impl Work {
             Job::Keystores { secrets, .. } => format!("keystores ({} keys)", secrets.len()),
         }
     }
+}
+
+/// The DKG's keys, checked, with their duties.
+fn finish_dkg(
+    plan: &Plan,
+    keys: Result<Vec<ValidatorKeys>, FrostError>,
+) -> Result<Box<Keys>, Error> {
+    let dkg = DkgOutput::new(plan, keys.map_err(frost_error)?)?;
+    let group_keys = dkg.public().group_keys();
+    let duties = Duties::new(plan, &group_keys)?;
+    Ok(Box::new(Keys {
+        dkg: Arc::new(dkg),
+        duties,
+        group_keys,
+    }))
 }
 
 impl fmt::Debug for Work {

@@ -11,8 +11,7 @@ use crate::bcast::Topic;
 use crate::ceremony::work::Done;
 use crate::ceremony::Work;
 use crate::ceremony::{CeremonyError, Phase};
-use crate::dkg::{frost_error, DkgOutput};
-use crate::duties::Duties;
+use crate::dkg::frost_error;
 use crate::index::{PeerIdx, ShareIdx};
 use crate::wire::frost::{
     decode_round1_casts, decode_round1_p2p, decode_round2_casts, encode_round1_casts,
@@ -152,33 +151,23 @@ impl DkgStep {
                 }
                 casts.sort_by_key(|(s, _)| *s);
                 let seed = core.seed();
-                core.work.push_back(Work::frost_round2(state, casts, seed));
+                core.work
+                    .push_back(Work::frost_round2(&core.plan, state, casts, seed));
                 Ok((DkgStep::Round2Running, None))
             }
-            DkgStep::Round2Running => {
-                let keys = match core.finished.take() {
-                    Some(Done::FrostRound2(r)) => r.map_err(frost)?,
-                    other => {
-                        core.finished = other;
-                        return Ok((DkgStep::Round2Running, None));
-                    }
-                };
-                let err = |source| CeremonyError::Ceremony {
-                    step: Phase::Dkg,
-                    source,
-                };
-                let dkg = DkgOutput::new(&core.plan, keys).map_err(err)?;
-                let group_keys = dkg.public().group_keys();
-                let duties = Duties::new(&core.plan, &group_keys).map_err(err)?;
-                Ok((
-                    DkgStep::NotStarted,
-                    Some(Keys {
-                        dkg: std::sync::Arc::new(dkg),
-                        duties,
-                        group_keys,
-                    }),
-                ))
-            }
+            DkgStep::Round2Running => match core.finished.take() {
+                Some(Done::FrostRound2(r)) => {
+                    let keys = r.map_err(|source| CeremonyError::Ceremony {
+                        step: Phase::Dkg,
+                        source,
+                    })?;
+                    Ok((DkgStep::NotStarted, Some(*keys)))
+                }
+                other => {
+                    core.finished = other;
+                    Ok((DkgStep::Round2Running, None))
+                }
+            },
             DkgStep::NotStarted => Ok((DkgStep::NotStarted, None)),
         }
     }

@@ -55,8 +55,11 @@ pub(crate) fn run(args: &RunArgs) -> Result<Code, Failure> {
     let verify: VerifyFn = Arc::new(verify_artifacts);
     let hooks = Hooks {
         verify,
-        runner: Arc::new(ProcessRunner::new(exe.clone())),
-        state_helper: Some(exe),
+        runner: Arc::new(ProcessRunner::new(exe)),
+        // Not yet: with the helper, a daemon SIGKILLed mid-operation was seen to leave the
+        // next daemon hung on its state database (backup_daemon's SIGKILL test, 3 runs in 5).
+        // Until that is understood, sled stays in this process (issue 16 note).
+        state_helper: None,
     };
     // One thread for the loop; blocking work (sled, files, verification) on the blocking pool.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -73,14 +76,18 @@ pub(crate) fn run(args: &RunArgs) -> Result<Code, Failure> {
 /// `dkgd state-helper --db PATH`: one batch of the daemon's state database operations, read
 /// from stdin and answered on stdout (dkgd_node::run::state).
 pub(crate) fn state_helper(args: &StateHelperArgs) -> Result<Code, Failure> {
-    dkgd_node::run::state::serve_helper(&args.db, std::io::stdin().lock(), std::io::stdout().lock())
-        .map_err(|e| {
-            Failure::new(
-                Code::Failed,
-                e,
-                "`dkgd run` starts this helper itself; see the daemon's log for what it was doing",
-            )
-        })?;
+    dkgd_node::run::state::serve_helper(
+        &args.db,
+        std::io::stdin().lock(),
+        std::io::stdout().lock(),
+    )
+    .map_err(|e| {
+        Failure::new(
+            Code::Failed,
+            e,
+            "`dkgd run` starts this helper itself; see the daemon's log for what it was doing",
+        )
+    })?;
     Ok(Code::Ok)
 }
 

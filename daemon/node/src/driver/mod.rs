@@ -321,7 +321,8 @@ pub async fn run(
                 Event::Progress { step, done, of } => {
                     observer(Report::Step { step, done, of });
                     if last_step != Some(step) {
-                        tracing::info!(step = %step, done, of, "ceremony step");
+                        let (rss_mib, peak_rss_mib) = memory_mib();
+                        tracing::info!(step = %step, done, of, rss_mib, peak_rss_mib, "ceremony step");
                         last_step = Some(step);
                         step_since = tokio::time::Instant::now();
                     } else if done == of {
@@ -561,6 +562,23 @@ pub fn operator_name(p: PeerIdx, peers: &[PeerId]) -> String {
 }
 
 /// `3m10s`, `45s`.
+/// This process's resident and peak resident memory in MiB (Linux `/proc/self/status`;
+/// zero where it cannot be read), logged with every step so that memory can be traced to one.
+fn memory_mib() -> (u64, u64) {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return (0, 0);
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|kib| kib.parse::<u64>().ok())
+            .map_or(0, |kib| kib / 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
 fn human(d: Duration) -> String {
     let s = d.as_secs();
     if s >= 60 {

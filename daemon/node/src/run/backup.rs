@@ -13,9 +13,9 @@
 //! Blocking (file reads, scrypt-free X25519 encryption, a sled flush): the shell runs it in
 //! `spawn_blocking`.
 
+use super::state::StateDb;
 use crate::status::model::BackupStatus;
 use dkgd_backup::{Kind, Meta, Seal};
-use super::state::StateDb;
 use dkgd_store::state::BackupMeta;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};

@@ -23,8 +23,8 @@ pub mod invite;
 pub mod progress;
 mod shell;
 mod snapshot;
-pub mod state;
 mod startup;
+pub mod state;
 mod watch;
 mod wire;
 

@@ -4,13 +4,13 @@ use super::child::{CeremonyEvent, CeremonyHandle, CeremonySpec};
 use super::definition::{self, Accepted, FileStamp, DEFINITION_FILE};
 use super::identity::{self, PublicIdentity};
 use super::progress::ProgressEvent;
+use super::state::StateDb;
 use super::{blocking, snapshot, startup, Hooks, RunError};
 use crate::config::Config;
 use crate::lifecycle::{Action, Input, Lifecycle, State, UnixMs};
 use crate::notify::Notifier;
 use crate::status::model::Wire;
 use crate::status::{Command, ServerConfig, Snapshot, StatusServer};
-use super::state::StateDb;
 use dkgd_store::state::{HistoryEvent, RunLock};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -154,7 +154,11 @@ impl Shell {
         // Awaiting a definition, the loop sleeps until a file lands in one of these folders
         // (or the slow rescan): an idle box wakes less than once a second (issue 16).
         let inbox_dir = self.cfg.inbox();
-        let pairing_dir = self.cfg.pairing_file.as_deref().and_then(std::path::Path::parent);
+        let pairing_dir = self
+            .cfg
+            .pairing_file
+            .as_deref()
+            .and_then(std::path::Path::parent);
         let mut dirs = vec![inbox_dir.as_path(), self.cfg.data_dir.as_path()];
         dirs.extend(pairing_dir);
         let mut watch = super::watch::DirWatch::new(&dirs);

@@ -3,10 +3,10 @@
 
 use super::definition::{self, Accepted, DEFINITION_FILE};
 use super::identity::{self, PublicIdentity};
+use super::state::StateDb;
 use super::{RunError, VerifyFn};
 use crate::config::Config;
 use crate::lifecycle::{ArtifactFacts, Facts, KeyHolder};
-use super::state::StateDb;
 use dkgd_store::state::{Record, RunLock, STATE_DB_NAME};
 use dkgd_store::{DataDir, KEY_FILE_NAME};
 use std::path::Path;
@@ -38,11 +38,8 @@ pub(super) fn prepare(
     DataDir::open_or_create(&cfg.inbox()).map_err(store_err)?;
     let run_lock = RunLock::acquire(&cfg.state_dir).map_err(store_err)?;
 
-    let (store, opened, record) = StateDb::open(
-        &cfg.state_dir.join(STATE_DB_NAME),
-        helper,
-    )
-    .map_err(store_err)?;
+    let (store, opened, record) =
+        StateDb::open(&cfg.state_dir.join(STATE_DB_NAME), helper).map_err(store_err)?;
     let key_present = cfg.data_dir.join(KEY_FILE_NAME).symlink_metadata().is_ok();
     if let Some((moved_to, reason)) = &opened.rebuilt {
         tracing::warn!(

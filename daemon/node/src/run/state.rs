@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
-use dkgd_store::state::ops::{self, Answer, Batch, OpenReport, Op, Reply, Summary};
+use dkgd_store::state::ops::{self, Answer, Batch, Op, OpenReport, Reply, Summary};
 use dkgd_store::state::{BackupMeta, HistoryEvent, Record, RestoreRecord, StateStore};
 use dkgd_store::Error;
 use serde::de::DeserializeOwned;
@@ -44,13 +44,24 @@ impl StateDb {
     ) -> Result<(Self, OpenReport, Option<Record>), Error> {
         let (access, answer) = match helper {
             Some(exe) => {
-                let answer = run_helper(exe, path, Batch { ops: vec![Op::Load] })?;
+                let answer = run_helper(
+                    exe,
+                    path,
+                    Batch {
+                        ops: vec![Op::Load],
+                    },
+                )?;
                 (Access::Helper(exe.to_path_buf()), answer)
             }
             None => {
                 let opened = StateStore::open(path)?;
                 let report = OpenReport::from(&opened);
-                let mut answer = ops::execute(&opened.store, Batch { ops: vec![Op::Load] });
+                let mut answer = ops::execute(
+                    &opened.store,
+                    Batch {
+                        ops: vec![Op::Load],
+                    },
+                );
                 answer.opened = report;
                 (Access::InProcess(opened.store), answer)
             }
@@ -246,8 +257,17 @@ fn run_helper(exe: &Path, db: &Path, batch: Batch) -> Result<Answer, Error> {
         .map_err(|e| failed(format!("waiting for the helper: {e}")))?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let last = stderr.lines().last().unwrap_or("").chars().take(400);
-        return Err(failed(format!("{} ({})", last.collect::<String>(), out.status)));
+        // The helper prints `error: <cause chain>` then a hint line: keep the cause.
+        let cause = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("error: "))
+            .or_else(|| stderr.lines().last())
+            .unwrap_or("no message");
+        let cause: String = cause.chars().take(400).collect();
+        return Err(failed(format!(
+            "the helper failed ({}): {cause}",
+            out.status
+        )));
     }
     serde_json::from_slice(&out.stdout).map_err(|e| failed(format!("reading its answer: {e}")))
 }

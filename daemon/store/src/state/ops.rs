@@ -289,7 +289,13 @@ mod tests {
         );
         assert_eq!(answer.summary.recipients, vec!["age1xyz".to_string()]);
         // A second process (here: a second open) sees it all.
-        let again = open_and_execute(&path, Batch { ops: vec![Op::Load] }).expect("reopen");
+        let again = open_and_execute(
+            &path,
+            Batch {
+                ops: vec![Op::Load],
+            },
+        )
+        .expect("reopen");
         assert!(!again.opened.created);
         assert_eq!(again.summary.recipients, vec!["age1xyz".to_string()]);
     }
