@@ -61,15 +61,21 @@ fn first_boot_creates_the_key_and_awaits_a_definition_then_stops_cleanly() {
     );
 }
 
+/// A daemon that reached `awaiting-definition` on a fresh root and was stopped cleanly.
+fn booted_and_stopped(root: &Path) -> Daemon {
+    let mut daemon = Daemon::start(root, "");
+    daemon.wait_state("awaiting-definition", START);
+    daemon.signal(Signal::SIGTERM);
+    assert_eq!(daemon.wait_exit(Duration::from_secs(10)), Some(0));
+    daemon
+}
+
 /// Issue 16: a daemon awaiting a definition does not poll its inbox: a file dropped there is
 /// seen at once (inotify), long before the 60 s rescan, also after a restart.
 #[test]
 fn a_file_dropped_into_the_inbox_is_seen_without_polling() {
     let d = tempfile::tempdir().unwrap();
-    let mut daemon = Daemon::start(d.path(), "");
-    daemon.wait_state("awaiting-definition", START);
-    daemon.signal(Signal::SIGTERM);
-    assert_eq!(daemon.wait_exit(Duration::from_secs(10)), Some(0));
+    let daemon = booted_and_stopped(d.path());
     let mut again = Daemon::start_with(d.path(), &daemon.config, &[]);
     again.wait_state("awaiting-definition", START);
     let file = again.data_dir.join("inbox/cluster-definition.json");
@@ -143,10 +149,7 @@ fn sigkill_at_random_points_never_corrupts_the_state() {
 #[test]
 fn a_corrupt_state_database_is_rebuilt_with_a_warning() {
     let d = tempfile::tempdir().unwrap();
-    let mut daemon = Daemon::start(d.path(), "");
-    daemon.wait_state("awaiting-definition", START);
-    daemon.signal(Signal::SIGTERM);
-    assert_eq!(daemon.wait_exit(Duration::from_secs(10)), Some(0));
+    let daemon = booted_and_stopped(d.path());
     let db = daemon.data_dir.join("state.sled");
     for e in std::fs::read_dir(&db).unwrap().flatten() {
         if e.path().is_file() {
