@@ -12,6 +12,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    dkgd_node::harden::tune_allocator();
     let cli = cli::Cli::parse();
     if matches!(cli.command, cli::Command::Run(_)) {
         cmd::run::init_logging(cli.log_format);

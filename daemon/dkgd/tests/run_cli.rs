@@ -307,7 +307,8 @@ fn a_complete_data_dir_is_complete_at_once_and_never_touched() {
     let mut again = Daemon::start_with(&root, &daemon.config, &[]);
     again.wait_state("complete", START);
     again.signal(Signal::SIGTERM);
-    assert_eq!(again.wait_exit(Duration::from_secs(10)), Some(0));
+    let code = again.wait_exit(Duration::from_secs(10));
+    assert_eq!(code, Some(0), "{}", again.log_text());
     assert_eq!(artifacts(&data), before);
 }
 

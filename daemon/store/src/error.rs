@@ -137,6 +137,17 @@ pub enum Error {
         /// What went wrong.
         why: String,
     },
+    /// Another process kept the state database open for longer than an open waits.
+    #[error(
+        "the state database {} is busy: another process (a dkgd command or state helper) kept it open for {waited_secs} s; stop that process or try again",
+        path.display()
+    )]
+    StateDbBusy {
+        /// The database directory.
+        path: PathBuf,
+        /// How long the open waited.
+        waited_secs: u64,
+    },
     /// A value in the state database does not decode (damaged, or written by a newer dkgd).
     #[error("the {what} in the state database {} cannot be read: {why}", path.display())]
     StateDecode {

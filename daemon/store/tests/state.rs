@@ -164,8 +164,39 @@ fn a_database_in_use_is_an_error_not_a_rebuild() {
     let err = StateStore::open(&path).unwrap_err().to_string();
     assert!(err.contains("state database"), "{err}");
     assert!(err.contains(&path.display().to_string()), "{err}");
-    let entries: Vec<_> = std::fs::read_dir(d.path()).unwrap().flatten().collect();
-    assert_eq!(entries.len(), 1, "nothing moved aside");
+    assert!(err.contains("busy"), "{err}");
+    let mut entries: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    assert_eq!(
+        entries,
+        ["state.sled", "state.sled.lock"],
+        "nothing moved aside"
+    );
+}
+
+/// A database another opener is still using (an orphaned state helper finishing its batch)
+/// is waited for, not taken for a crash: the second open succeeds once the first lets go,
+/// and nothing is rebuilt.
+#[test]
+fn an_open_waits_for_the_previous_opener_to_finish() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join(STATE_DB_NAME);
+    let first = StateStore::open(&path).unwrap().store;
+    first.save(&record()).unwrap();
+    let holder = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(first);
+    });
+    let started = std::time::Instant::now();
+    let second = StateStore::open(&path).unwrap();
+    assert!(started.elapsed() >= std::time::Duration::from_millis(250));
+    assert!(second.rebuilt.is_none());
+    assert_eq!(second.store.load().unwrap(), Some(record()));
+    holder.join().unwrap();
 }
 
 #[test]

@@ -55,11 +55,9 @@ pub(crate) fn run(args: &RunArgs) -> Result<Code, Failure> {
     let verify: VerifyFn = Arc::new(verify_artifacts);
     let hooks = Hooks {
         verify,
-        runner: Arc::new(ProcessRunner::new(exe)),
-        // Not yet: with the helper, a daemon SIGKILLed mid-operation was seen to leave the
-        // next daemon hung on its state database (backup_daemon's SIGKILL test, 3 runs in 5).
-        // Until that is understood, sled stays in this process (issue 16 note).
-        state_helper: None,
+        runner: Arc::new(ProcessRunner::new(exe.clone())),
+        // sled only in a short-lived helper: an idle daemon has none of sled's threads.
+        state_helper: Some(exe.clone()),
     };
     // One thread for the loop; blocking work (sled, files, verification) on the blocking pool.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -75,7 +73,22 @@ pub(crate) fn run(args: &RunArgs) -> Result<Code, Failure> {
 
 /// `dkgd state-helper --db PATH`: one batch of the daemon's state database operations, read
 /// from stdin and answered on stdout (dkgd_node::run::state).
+/// It finishes its batch (milliseconds) even when the daemon is being stopped: a helper
+/// killed mid-open would leave a marker the next open takes for a crash.
 pub(crate) fn state_helper(args: &StateHelperArgs) -> Result<Code, Failure> {
+    use nix::sys::signal::{SigSet, Signal};
+    // Blocked, not handled: a stop signal stays pending until the helper exits by itself.
+    let mut stops = SigSet::empty();
+    for sig in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        stops.add(sig);
+    }
+    stops.thread_block().map_err(|e| {
+        Failure::new(
+            Code::Failed,
+            e,
+            "report this with your OS version (blocking stop signals failed)",
+        )
+    })?;
     dkgd_node::run::state::serve_helper(
         &args.db,
         std::io::stdin().lock(),

@@ -321,6 +321,8 @@ pub async fn run(
                 Event::Progress { step, done, of } => {
                     observer(Report::Step { step, done, of });
                     if last_step != Some(step) {
+                        // The last step's messages are garbage now: give their pages back.
+                        crate::harden::release_free_memory();
                         let (rss_mib, peak_rss_mib) = memory_mib();
                         tracing::info!(step = %step, done, of, rss_mib, peak_rss_mib, "ceremony step");
                         last_step = Some(step);
@@ -561,7 +563,6 @@ pub fn operator_name(p: PeerIdx, peers: &[PeerId]) -> String {
     }
 }
 
-/// `3m10s`, `45s`.
 /// This process's resident and peak resident memory in MiB (Linux `/proc/self/status`;
 /// zero where it cannot be read), logged with every step so that memory can be traced to one.
 fn memory_mib() -> (u64, u64) {
@@ -579,6 +580,7 @@ fn memory_mib() -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// `3m10s`, `45s`.
 fn human(d: Duration) -> String {
     let s = d.as_secs();
     if s >= 60 {

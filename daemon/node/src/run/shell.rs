@@ -54,6 +54,10 @@ pub(super) struct Shell {
     commands: mpsc::Receiver<Command>,
     /// The invite progress last stored in sled.
     invite_saved: Option<crate::status::model::Invite>,
+    /// SIGTERM and SIGINT, listened for from the first moment of start-up: a signal that
+    /// arrives while start-up is still writing state is a clean stop, not a kill.
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
 }
 
 /// The next change in a watched folder (never, without a watch).
@@ -76,6 +80,8 @@ impl Shell {
     /// Start-up checks, the state database, the status socket; then `READY=1`.
     pub(super) async fn start(cfg: Config, hooks: Hooks) -> Result<Self, RunError> {
         let started = Instant::now();
+        let term = signal(SignalKind::terminate()).map_err(|_| RunError::Internal)?;
+        let int = signal(SignalKind::interrupt()).map_err(|_| RunError::Internal)?;
         let (c, v) = (cfg.clone(), Arc::clone(&hooks.verify));
         let helper = hooks.state_helper.clone();
         let s = blocking(move || startup::prepare(&c, &v, helper.as_deref()))
@@ -137,6 +143,8 @@ impl Shell {
             publish_pending: false,
             commands,
             invite_saved: None,
+            term,
+            int,
         };
         shell.apply_actions().await;
         let line = snapshot::status_line(&shell.tx.borrow().status);
@@ -147,8 +155,6 @@ impl Shell {
 
     /// The main loop, until a shutdown signal.
     pub(super) async fn run(mut self) -> Result<(), RunError> {
-        let mut term = signal(SignalKind::terminate()).map_err(|_| RunError::Internal)?;
-        let mut int = signal(SignalKind::interrupt()).map_err(|_| RunError::Internal)?;
         let mut inbox = tokio::time::interval(INBOX_POLL);
         inbox.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Awaiting a definition, the loop sleeps until a file lands in one of these folders
@@ -174,8 +180,8 @@ impl Shell {
                 .retry_at
                 .map(|at| Duration::from_millis(at.millis_since(now())));
             tokio::select! {
-                _ = term.recv() => break,
-                _ = int.recv() => break,
+                _ = self.term.recv() => break,
+                _ = self.int.recv() => break,
                 _ = watchdog.tick(), if wd_every.is_some() => self.notifier.watchdog(),
                 _ = inbox.tick(), if locked || (awaiting && watch.is_none()) => {
                     if locked {

@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use dkgd_store::state::ops::{self, Answer, Batch, Op, OpenReport, Reply, Summary};
 use dkgd_store::state::{BackupMeta, HistoryEvent, Record, RestoreRecord, StateStore};
@@ -231,7 +232,13 @@ impl StateDb {
     }
 }
 
-/// Runs `exe state-helper --db PATH` with `batch` on its stdin; its answer.
+/// How long a helper may take for one batch (it normally takes milliseconds; it waits up to
+/// 10 s for another process's open database) before it is killed and the call fails.
+const HELPER_DEADLINE: Duration = Duration::from_secs(30);
+const HELPER_POLL: Duration = Duration::from_millis(2);
+
+/// Runs `exe state-helper --db PATH` with `batch` on its stdin; its answer. Bounded by
+/// [`HELPER_DEADLINE`]: a stuck helper is killed, so the daemon never hangs on it.
 fn run_helper(exe: &Path, db: &Path, batch: Batch) -> Result<Answer, Error> {
     let failed = |why: String| Error::StateHelper {
         path: db.to_path_buf(),
@@ -247,16 +254,35 @@ fn run_helper(exe: &Path, db: &Path, batch: Batch) -> Result<Answer, Error> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| failed(format!("cannot start {}: {e}", exe.display())))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(&input)
-            .map_err(|e| failed(format!("writing the request: {e}")))?;
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| failed(format!("waiting for the helper: {e}")))?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = child.stdout.take().map(drain);
+    let stderr = child.stderr.take().map(drain);
+    let written = match child.stdin.take() {
+        // Dropped after writing: the helper reads to end of file.
+        Some(mut stdin) => stdin.write_all(&input),
+        None => Ok(()),
+    };
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() < HELPER_DEADLINE => std::thread::sleep(HELPER_POLL),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(failed(format!(
+                    "the helper did not finish within {} s and was stopped",
+                    HELPER_DEADLINE.as_secs()
+                )));
+            }
+            Err(e) => return Err(failed(format!("waiting for the helper: {e}"))),
+        }
+    };
+    let collect = |h: Option<std::thread::JoinHandle<Vec<u8>>>| {
+        h.and_then(|h| h.join().ok()).unwrap_or_default()
+    };
+    let (out, err) = (collect(stdout), collect(stderr));
+    if !status.success() {
+        let stderr = String::from_utf8_lossy(&err);
         // The helper prints `error: <cause chain>` then a hint line: keep the cause.
         let cause = stderr
             .lines()
@@ -264,12 +290,19 @@ fn run_helper(exe: &Path, db: &Path, batch: Batch) -> Result<Answer, Error> {
             .or_else(|| stderr.lines().last())
             .unwrap_or("no message");
         let cause: String = cause.chars().take(400).collect();
-        return Err(failed(format!(
-            "the helper failed ({}): {cause}",
-            out.status
-        )));
+        return Err(failed(format!("the helper failed ({status}): {cause}")));
     }
-    serde_json::from_slice(&out.stdout).map_err(|e| failed(format!("reading its answer: {e}")))
+    written.map_err(|e| failed(format!("writing the request: {e}")))?;
+    serde_json::from_slice(&out).map_err(|e| failed(format!("reading its answer: {e}")))
+}
+
+/// Reads `from` to its end on a thread of its own (so a full pipe never stalls the helper).
+fn drain(mut from: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = from.read_to_end(&mut all);
+        all
+    })
 }
 
 /// The helper's side (`dkgd state-helper --db PATH`): reads a [`Batch`] from `input`, runs it,

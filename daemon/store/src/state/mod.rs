@@ -5,7 +5,8 @@
 //! (never deleted) and replaced by an empty one; the caller logs the returned [`Rebuilt`].
 //!
 //! ```text
-//!  StateStore::open(<state dir>/state.sled)      (state.sled.opening marks an open in progress)
+//!  StateStore::open(<state dir>/state.sled)      (state.sled.lock: one process at a time;
+//!     │                                          state.sled.opening marks an open in progress)
 //!     ├─ sled opens, record decodes      ──▶ Opened { rebuilt: None }
 //!     └─ open or decode fails (corrupt)  ──▶ rename to state.sled.corrupt-<unix secs>
 //!                                            open empty ──▶ Opened { rebuilt: Some(..) }
@@ -17,6 +18,7 @@
 //! nothing here is trusted more than the data dir.
 
 mod backups;
+mod guard;
 pub mod ops;
 mod record;
 mod runlock;
@@ -35,10 +37,10 @@ use std::path::{Path, PathBuf};
 pub const STATE_DB_NAME: &str = "state.sled";
 /// How many history events are kept (oldest dropped first).
 pub const HISTORY_CAP: usize = 512;
-/// Key of the record in the default tree.
 /// How often, and how long apart, opening retries a lock a just-dropped database still holds.
 const LOCK_RETRIES: u32 = 40;
 const LOCK_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(25);
+/// Key of the record in the default tree.
 const RECORD_KEY: &[u8] = b"record";
 /// Key of the pairing progress in the default tree.
 const INVITE_KEY: &[u8] = b"invite";
@@ -53,6 +55,8 @@ pub struct StateStore {
     db: sled::Db,
     history: sled::Tree,
     path: PathBuf,
+    /// Held from before the open until the store is dropped (see [`guard`]).
+    _guard: Option<guard::Guard>,
 }
 
 /// What [`StateStore::open`] found.
@@ -80,6 +84,15 @@ impl StateStore {
     /// Errors that rebuilding cannot fix (permissions, another process holding sled's lock)
     /// are returned as [`Error::StateDb`] naming the path.
     pub fn open(path: &Path) -> Result<Opened, Error> {
+        let held = guard::Guard::take(path, guard::GUARD_WAIT)?;
+        let mut opened = Self::open_guarded(path)?;
+        opened.store._guard = Some(held);
+        Ok(opened)
+    }
+
+    /// [`Self::open`] once this process holds the guard: no other process is opening or
+    /// using the database, so a marker left behind is from an open that never returned.
+    fn open_guarded(path: &Path) -> Result<Opened, Error> {
         let created = path.symlink_metadata().is_err();
         // sled 0.34 can panic (and a release build aborts) on some damaged files. A marker
         // that outlives an open means the last open never returned: treat it as corrupt.
@@ -164,6 +177,7 @@ impl StateStore {
             db,
             history,
             path: path.to_path_buf(),
+            _guard: None,
         };
         // Decode everything once, so a damaged value is found now rather than mid-run.
         store
