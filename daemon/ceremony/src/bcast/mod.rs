@@ -219,17 +219,36 @@ impl Bcast {
         sig.len() == k1::SIGNATURE_LEN && k1::recover_digest(hash, sig).is_ok_and(|k| k == *key)
     }
 
-    /// Queues `body` to `to` on `protocol`.
-    fn send(&mut self, to: PeerIdx, protocol: ProtocolId, kind: TransmitKind, body: &[u8]) {
+    /// `body` framed for this profile's delimited streams.
+    fn frame(&self, body: &[u8]) -> std::sync::Arc<[u8]> {
         let framing = Framing::Delimited {
             max_frame_bytes: self.cfg.profile.max_delimited_frame_bytes,
         };
+        framing.encode(body).into()
+    }
+
+    /// Queues `body` to `to` on `protocol`.
+    fn send(&mut self, to: PeerIdx, protocol: ProtocolId, kind: TransmitKind, body: &[u8]) {
+        let frame = self.frame(body);
         self.transmits.push_back(Transmit {
             to,
             protocol,
             kind,
-            frame: framing.encode(body),
+            frame,
         });
+    }
+
+    /// Queues `body` to every other operator on `protocol`: one framed buffer, shared.
+    fn send_to_others(&mut self, protocol: ProtocolId, kind: TransmitKind, body: &[u8]) {
+        let frame = self.frame(body);
+        for to in self.other_peers() {
+            self.transmits.push_back(Transmit {
+                to,
+                protocol,
+                kind,
+                frame: std::sync::Arc::clone(&frame),
+            });
+        }
     }
 
     /// Another operator, or a fault for the driver's bug.

@@ -35,9 +35,7 @@ impl Bcast {
             message: Some(any.clone()),
         }
         .encode_to_vec();
-        for peer in self.other_peers() {
-            self.send(peer, self.sig_protocol(), TransmitKind::Request, &request);
-        }
+        self.send_to_others(self.sig_protocol(), TransmitKind::Request, &request);
         self.outgoing.push(Outgoing {
             topic,
             any,
@@ -181,9 +179,7 @@ impl Bcast {
             signatures: out.sigs.iter().flatten().map(|s| s.to_vec()).collect(),
         }
         .encode_to_vec();
-        for peer in self.other_peers() {
-            self.send(peer, self.msg_protocol(), TransmitKind::OneWay, &msg);
-        }
+        self.send_to_others(self.msg_protocol(), TransmitKind::OneWay, &msg);
         self.events.push_back(BcastEvent::Completed { topic });
     }
 }

@@ -89,7 +89,7 @@ impl Core {
             to,
             protocol,
             kind: TransmitKind::OneWay,
-            frame: framing.encode(body),
+            frame: framing.encode(body).into(),
         }));
     }
 

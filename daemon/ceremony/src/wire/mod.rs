@@ -105,8 +105,9 @@ pub struct Transmit {
     pub protocol: ProtocolId,
     /// Which stream to use.
     pub kind: TransmitKind,
-    /// The framed message.
-    pub frame: Vec<u8>,
+    /// The framed message, shared: a broadcast's frame is one buffer for every recipient
+    /// (at n = 16, V = 1000 a round-1 cast is about 0.65 MB, sent twice to 15 peers).
+    pub frame: std::sync::Arc<[u8]>,
 }
 
 impl fmt::Debug for Transmit {

@@ -156,7 +156,7 @@ enum Input {
 
 /// A writer task's work.
 enum Write {
-    Frame(Vec<u8>),
+    Frame(std::sync::Arc<[u8]>),
     Close,
 }
 
@@ -270,7 +270,7 @@ pub async fn run(
                     };
                     if let Some(w) = map.get(&to) {
                         Traffic::add(&mut traffic.sent, frame.len());
-                        let _ = w.send(Write::Frame(frame));
+                        let _ = w.send(Write::Frame(frame.into()));
                     }
                 }
                 Outgoing::Sync(SyncTransmit::Close { to, side }) => {
@@ -610,7 +610,7 @@ async fn linger(
             }) = out
             {
                 if let Some(w) = servers.get(&to) {
-                    let _ = w.send(Write::Frame(frame));
+                    let _ = w.send(Write::Frame(frame.into()));
                 }
             }
         }
@@ -675,7 +675,7 @@ async fn send_one(
     to: PeerIdx,
     protocol: &'static str,
     kind: TransmitKind,
-    frame: Vec<u8>,
+    frame: std::sync::Arc<[u8]>,
     tx: mpsc::UnboundedSender<Input>,
 ) {
     let stream = match host.open_stream(&peer, &p2p).await {
