@@ -213,9 +213,9 @@ fn frost_round1_cast_round_trips_through_bcast() {
                 source_id: 1,
                 target_id: 0,
             },
-            wi: vec![1; 32],
-            ci: vec![2; 32],
-            commitments: vec![vec![3; 48], vec![4; 48]],
+            wi: [1; 32],
+            ci: [2; 32],
+            commitments: vec![[3; 48], [4; 48]],
         }],
     };
     let mut net = Net::new(3, &V1_11, same_session);

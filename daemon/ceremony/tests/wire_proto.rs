@@ -7,7 +7,8 @@
 use dkgd_ceremony::duties::Duty as CeremonyDuty;
 use dkgd_ceremony::partials::PartialSignatures;
 use dkgd_ceremony::wire::frost::{
-    decode_round1_p2p, decode_round2_casts, encode_round1_p2p, encode_round2_casts,
+    decode_round1_casts, decode_round1_p2p, decode_round2_casts, encode_round1_casts,
+    encode_round1_p2p, encode_round2_casts,
 };
 use dkgd_ceremony::wire::parsig::{
     decode_partials, encode_partials, parse_signature_json, pubkey_string, signature_json,
@@ -16,7 +17,8 @@ use dkgd_ceremony::wire::proto::*;
 use dkgd_ceremony::wire::WireError;
 use dkgd_ceremony::ShareIdx;
 use dkgd_crypto::frost::{
-    MsgKey, Round1P2P, Round1ShamirShare, Round2Cast, Round2Casts, ShareBytes,
+    MsgKey, Round1Cast, Round1Casts, Round1P2P, Round1ShamirShare, Round2Cast, Round2Casts,
+    ShareBytes,
 };
 use proptest::prelude::*;
 use prost::Message;
@@ -285,6 +287,45 @@ fn frost_conversions_round_trip() {
         }],
     };
     assert_eq!(decode_round2_casts(&encode_round2_casts(&r2)).unwrap(), r2);
+    let r1 = Round1Casts {
+        casts: vec![Round1Cast {
+            key: mk(2, 3, 0),
+            wi: [1; 32],
+            ci: [2; 32],
+            commitments: vec![[3; 48], [4; 48]],
+        }],
+    };
+    assert_eq!(decode_round1_casts(&encode_round1_casts(&r1)).unwrap(), r1);
+    // Round-1 fields have one length each (charon sends no other); any other is refused by
+    // name when the frame is decoded, before FROST sees it.
+    let good = FrostRound1Cast {
+        key: Some(FrostMsgKey::default()),
+        wi: vec![1; 32],
+        ci: vec![2; 32],
+        commitments: vec![vec![3; 48], vec![4; 48]],
+    };
+    type Edit = fn(&mut FrostRound1Cast);
+    let edits: [(&str, Edit); 4] = [
+        ("wi", |c| c.wi.push(0)),
+        ("ci", |c| c.ci.truncate(31)),
+        ("commitments", |c| c.commitments[1].truncate(47)),
+        ("commitments", |c| c.commitments[0].clear()),
+    ];
+    for (field, edit) in edits {
+        let mut c = good.clone();
+        edit(&mut c);
+        let body = FrostRound1Casts { casts: vec![c] }.encode_to_vec();
+        match decode_round1_casts(&body) {
+            Err(WireError::InvalidField {
+                message, field: f, ..
+            }) => {
+                assert_eq!((message, f), ("FrostRound1Cast", field));
+            }
+            other => panic!("{field}: expected InvalidField, got {other:?}"),
+        }
+    }
+    let body = FrostRound1Casts { casts: vec![good] }.encode_to_vec();
+    assert!(decode_round1_casts(&body).is_ok());
     // An entry without its key is refused (charon's protonil rule).
     let no_key = FrostRound2Casts {
         casts: vec![FrostRound2Cast::default()],

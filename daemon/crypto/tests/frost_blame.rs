@@ -92,7 +92,7 @@ proptest! {
             } else {
                 let last = e.commitments.len() - 1;
                 // Another valid point: the first commitment.
-                e.commitments[last] = e.commitments[0].clone();
+                e.commitments[last] = e.commitments[0];
                 if last == 0 { e.commitments[0][47] ^= 1; }
             }
         }));

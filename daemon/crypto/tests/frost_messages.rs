@@ -245,15 +245,15 @@ fn errors_display_culprit_and_validator() {
 #[test]
 fn zero_challenge_and_non_canonical_scalars_are_rejected() {
     let cases: [(&str, Edit); 4] = [
-        ("challenge is zero", |c, _| c[2].1.casts[1].ci = vec![0; 32]),
+        ("challenge is zero", |c, _| c[2].1.casts[1].ci = [0; 32]),
         ("response is not a canonical scalar", |c, _| {
-            c[2].1.casts[1].wi = vec![0xff; 32]
+            c[2].1.casts[1].wi = [0xff; 32]
         }),
         ("challenge is not a canonical scalar", |c, _| {
-            c[2].1.casts[1].ci = vec![1; 31]
+            c[2].1.casts[1].ci = [0x80; 32]
         }),
         ("commitment is not a non-identity G1 point", |c, _| {
-            let mut inf = vec![0u8; 48];
+            let mut inf = [0u8; 48];
             inf[0] = 0xc0;
             c[2].1.casts[1].commitments[1] = inf;
         }),

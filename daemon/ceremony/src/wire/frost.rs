@@ -45,6 +45,19 @@ fn key_from_proto(k: Option<FrostMsgKey>, message: &'static str) -> Result<MsgKe
     })
 }
 
+/// A fixed-length field of `FrostRound1Cast`; charon sends no other length.
+fn fixed<const N: usize>(
+    field: &'static str,
+    bytes: &[u8],
+    why: &'static str,
+) -> Result<[u8; N], WireError> {
+    bytes.try_into().map_err(|_| WireError::InvalidField {
+        message: "FrostRound1Cast",
+        field,
+        why,
+    })
+}
+
 /// `FrostRound1Casts` encoding of a round-1 broadcast.
 pub fn encode_round1_casts(casts: &Round1Casts) -> Vec<u8> {
     FrostRound1Casts {
@@ -53,9 +66,9 @@ pub fn encode_round1_casts(casts: &Round1Casts) -> Vec<u8> {
             .iter()
             .map(|c| FrostRound1Cast {
                 key: key_to_proto(c.key),
-                wi: c.wi.clone(),
-                ci: c.ci.clone(),
-                commitments: c.commitments.clone(),
+                wi: c.wi.to_vec(),
+                ci: c.ci.to_vec(),
+                commitments: c.commitments.iter().map(|a| a.to_vec()).collect(),
             })
             .collect(),
     }
@@ -71,9 +84,13 @@ pub fn decode_round1_casts(body: &[u8]) -> Result<Round1Casts, WireError> {
         .map(|c| {
             Ok(Round1Cast {
                 key: key_from_proto(c.key, "FrostRound1Cast")?,
-                wi: c.wi,
-                ci: c.ci,
-                commitments: c.commitments,
+                wi: fixed("wi", &c.wi, "not a 32-byte scalar")?,
+                ci: fixed("ci", &c.ci, "not a 32-byte scalar")?,
+                commitments: c
+                    .commitments
+                    .iter()
+                    .map(|a| fixed("commitments", a, "not a 48-byte G1 point"))
+                    .collect::<Result<_, _>>()?,
             })
         })
         .collect::<Result<_, WireError>>()?;

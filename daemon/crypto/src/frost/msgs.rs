@@ -7,6 +7,8 @@ use std::fmt;
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use super::codec::{G1_LEN, SCALAR_LEN};
+
 /// `FrostMsgKey`: which validator an entry is for, who sent it and to whom.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct MsgKey {
@@ -19,16 +21,20 @@ pub struct MsgKey {
 }
 
 /// `FrostRound1Cast`: one validator's commitments and proof of knowledge.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// Fixed-size fields: a wrong length is refused when the wire decodes the message, and the
+/// n·V entries a node holds before round 2 cost their bytes and no per-field allocation
+/// (at 16 × 1000 that is 10 MB instead of 24 MB).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Round1Cast {
     /// Entry key (`target_id` = 0).
     pub key: MsgKey,
     /// Proof response `w` (32-byte big-endian scalar).
-    pub wi: Vec<u8>,
+    pub wi: [u8; SCALAR_LEN],
     /// Proof challenge `c` (32-byte big-endian scalar).
-    pub ci: Vec<u8>,
+    pub ci: [u8; SCALAR_LEN],
     /// Feldman commitments `A_0 … A_{t−1}` (48-byte compressed G1 points).
-    pub commitments: Vec<Vec<u8>>,
+    pub commitments: Vec<[u8; G1_LEN]>,
 }
 
 /// `FrostRound1Casts`: a participant's round-1 broadcast, one entry per validator.

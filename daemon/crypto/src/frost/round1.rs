@@ -82,12 +82,9 @@ pub fn round1<R: CryptoRngCore + ?Sized>(
                 source_id: me.get(),
                 target_id: 0,
             },
-            wi: encode_scalar(&pok.w).to_vec(),
-            ci: encode_scalar(&pok.c).to_vec(),
-            commitments: commitments
-                .iter()
-                .map(|a| encode_point(a).to_vec())
-                .collect(),
+            wi: encode_scalar(&pok.w),
+            ci: encode_scalar(&pok.c),
+            commitments: commitments.iter().map(encode_point).collect(),
         });
         for (j, p2p) in direct.iter_mut() {
             let share = poly.eval(*j);
