@@ -11,9 +11,10 @@ use dkgd_crypto::bls::BlsPublicKey;
 use dkgd_crypto::frost::{self, AwaitRound1, FrostError, Round1Output, ValidatorKeys};
 use rand_core::CryptoRngCore;
 
-use crate::error::{Error, Misbehaviour, Step};
+use crate::error::{Error, Misbehaviour};
 use crate::index::{PeerIdx, ValidatorIdx};
 use crate::plan::Plan;
+use crate::step::Step;
 
 /// Starts FROST round 1 for every validator of the plan, as our share index.
 pub fn start<R: CryptoRngCore + ?Sized>(

@@ -19,9 +19,10 @@ use dkgd_formats::lock::{BuilderRegistration, DepositData, RegistrationMessage};
 use dkgd_formats::signing;
 use dkgd_formats::ssz::Root;
 
-use crate::error::{Error, Step};
+use crate::error::Error;
 use crate::index::ValidatorIdx;
 use crate::plan::Plan;
+use crate::step::Step;
 
 /// Gas limit of builder registrations when the definition sets none (formats.md §3.6).
 pub const DEFAULT_GAS_LIMIT: u64 = 30_000_000;

@@ -2,7 +2,6 @@
 //! the caller ([`Error::InvalidDefinition`], [`Error::InvalidInput`]), a peer
 //! ([`Error::PeerMisbehaved`]), or this code ([`Error::Internal`]).
 
-use std::fmt;
 
 use dkgd_crypto::frost::FrostError;
 use dkgd_crypto::k1::{K1Error, K1PublicKey};
@@ -14,6 +13,7 @@ use dkgd_formats::verify::Check;
 
 use crate::duties::Duty;
 use crate::index::{PeerIdx, ShareIdx, ValidatorIdx};
+use crate::step::Step;
 
 /// A ceremony failure. Any error aborts the ceremony; nothing has been written.
 #[derive(Debug, thiserror::Error)]
@@ -90,55 +90,6 @@ impl Error {
             Error::PeerMisbehaved { step, .. } => Some(*step),
             _ => None,
         }
-    }
-}
-
-/// The ceremony steps, numbered as charon's sync steps (charon-dkg-protocol.md §1.11).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[non_exhaustive]
-pub enum Step {
-    /// 1: the DKG (FROST) for all validators.
-    Dkg,
-    /// 2: deposit data, one exchange per distinct amount.
-    Deposits,
-    /// 3: builder registrations.
-    Registrations,
-    /// 4: lock assembled, lock-hash partial signatures, `signature_aggregate`.
-    LockHash,
-    /// 5: node signatures over the lock hash.
-    NodeSignatures,
-    /// 6: lock verification, then writing.
-    Verify,
-}
-
-impl Step {
-    /// charon's sync step number.
-    pub fn number(self) -> u8 {
-        match self {
-            Step::Dkg => 1,
-            Step::Deposits => 2,
-            Step::Registrations => 3,
-            Step::LockHash => 4,
-            Step::NodeSignatures => 5,
-            Step::Verify => 6,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Step::Dkg => "dkg",
-            Step::Deposits => "deposit data",
-            Step::Registrations => "builder registrations",
-            Step::LockHash => "lock hash",
-            Step::NodeSignatures => "node signatures",
-            Step::Verify => "verify",
-        }
-    }
-}
-
-impl fmt::Display for Step {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.number(), self.name())
     }
 }
 

@@ -78,16 +78,18 @@ pub mod local;
 pub mod nodesigs;
 pub mod partials;
 pub mod plan;
+pub mod step;
 pub mod steps;
 pub mod sync;
 pub mod wire;
 
 pub use artifacts::{Artifacts, Keystore};
-pub use ceremony::{Ceremony, CeremonyConfig, CeremonyError, Event, Outgoing, Phase, Stream};
+pub use ceremony::{Ceremony, CeremonyConfig, CeremonyError, Event, Outgoing, Stream};
 pub use duties::{Duties, Duty};
-pub use error::{DefinitionProblem, Error, Misbehaviour, Step};
+pub use error::{DefinitionProblem, Error, Misbehaviour};
 pub use index::{PeerIdx, ShareIdx, ValidatorIdx};
 pub use plan::{Plan, PlanOptions};
+pub use step::Step;
 
 #[cfg(test)]
 mod tests;

@@ -5,9 +5,10 @@
 use dkgd_crypto::k1::{self, K1SecretKey};
 use dkgd_formats::ssz::Root;
 
-use crate::error::{Error, Misbehaviour, Step};
+use crate::error::{Error, Misbehaviour};
 use crate::index::PeerIdx;
 use crate::plan::Plan;
+use crate::step::Step;
 
 /// Our node signature: `r ‖ s ‖ v` (v ∈ {0, 1}) over the raw lock hash, RFC 6979.
 pub fn sign(identity: &K1SecretKey, lock_hash: &Root) -> [u8; 65] {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use dkgd_ceremony::bcast::{
     Bcast, BcastConfig, BcastError, BcastEvent, Topic, SIG_REQUEST_TIMEOUT,
 };
-use dkgd_ceremony::error::Step;
+use dkgd_ceremony::Step;
 use dkgd_ceremony::wire::frost::{decode_round1_casts, encode_round1_casts};
 use dkgd_ceremony::wire::profile::{V1_10, V1_11};
 use dkgd_ceremony::wire::proto::{Any, BCastMessage, BCastSigRequest, MsgNodeSig, TypeUrl};

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use dkgd_ceremony::wire::profile::{V1_10, V1_11};
 use dkgd_ceremony::wire::Profile;
-use dkgd_ceremony::{Event, PeerIdx, Phase};
+use dkgd_ceremony::{Event, PeerIdx, Step};
 use dkgd_formats::definition::Version;
 use dkgd_formats::network::HOODI;
 use dkgd_sim::{Net, SeededTamper};
@@ -56,10 +56,10 @@ fn honest(c: &Case, seed: u8) -> Vec<u8> {
         arts.push(*a);
         // Progress went through every step.
         for step in [
-            Phase::Connect,
-            Phase::Dkg,
-            Phase::Deposits,
-            Phase::NodeSignatures,
+            Step::Connect,
+            Step::Dkg,
+            Step::Deposits,
+            Step::NodeSignatures,
         ] {
             assert!(net.events[i]
                 .iter()
@@ -105,7 +105,7 @@ fn different_definition_aborts_naming_it() {
             .abort(i)
             .unwrap_or_else(|| panic!("node {i} must abort"));
         eprintln!("node {i}: {e}");
-        assert_eq!(e.step(), Phase::Connect, "{e}");
+        assert_eq!(e.step(), Step::Connect, "{e}");
         if i < 3 {
             assert_eq!(e.culprit(), Some(p(3)), "node {i}: {e}");
         }
@@ -125,7 +125,7 @@ fn different_profile_aborts_naming_it() {
             .abort(i)
             .unwrap_or_else(|| panic!("node {i} must abort"));
         eprintln!("node {i}: {e}");
-        assert_eq!(e.step(), Phase::Connect, "{e}");
+        assert_eq!(e.step(), Step::Connect, "{e}");
         if i < 3 {
             assert_eq!(e.culprit(), Some(p(3)), "node {i}: {e}");
         }
@@ -145,7 +145,7 @@ fn dropped_peer_times_out_naming_step_and_peer() {
                 matches!(
                     e,
                     Event::Progress {
-                        step: Phase::Deposits,
+                        step: Step::Deposits,
                         ..
                     }
                 )
@@ -164,7 +164,7 @@ fn dropped_peer_times_out_naming_step_and_peer() {
         eprintln!("node {i}: {e}");
         assert_eq!(e.culprit(), Some(p(3)), "node {i}: {e}");
         assert!(
-            e.step() >= Phase::Deposits && e.step() <= Phase::NodeSignatures,
+            e.step() >= Step::Deposits && e.step() <= Step::NodeSignatures,
             "{e}"
         );
         assert!(net.artifacts(i).is_none());
@@ -250,7 +250,7 @@ fn tampered_frames_never_panic_and_keep_the_cluster_all_or_nothing() {
             // aborted before it saw every peer's announcement. It keeps the same artifacts
             // aside (`dkgd dkg --publish-kept`); nobody else may lack them.
             let kept_aside = net.committed_at[i].is_some()
-                && net.abort(i).is_some_and(|e| e.step() == Phase::Committed);
+                && net.abort(i).is_some_and(|e| e.step() == Step::Committed);
             assert!(
                 published[k] == any || kept_aside,
                 "seed {seed} ({from}→{to}): node {i} published={} while others did {any}",

@@ -65,7 +65,7 @@ struct Script {
 
 /// charon's dkg.Run phases as far as sync sees them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
+enum Step {
     Connecting,
     Barrier(i64),
     Shutdown,
@@ -91,7 +91,7 @@ struct Charon {
     peers: Vec<K1PublicKey>,
     sig: Vec<u8>,
     step: i64,
-    phase: Phase,
+    phase: Step,
     reconnect: bool,
     clients: Vec<Client>,
     srv_connected: Vec<bool>,
@@ -113,7 +113,7 @@ impl Charon {
             me,
             peers: (0..n).map(|i| key(i).public_key()).collect(),
             step: 0,
-            phase: Phase::Connecting,
+            phase: Step::Connecting,
             reconnect: true,
             clients: (0..n).map(|_| Client::Closed).collect(),
             srv_connected: vec![false; n],
@@ -137,7 +137,7 @@ impl Charon {
     }
 
     fn send(&mut self, now: Instant, to: usize) {
-        let shutdown = self.phase == Phase::Shutdown || self.phase == Phase::Done;
+        let shutdown = self.phase == Step::Shutdown || self.phase == Step::Done;
         let Client::Open { shutdown_sent, .. } = self.clients[to] else {
             return;
         };
@@ -205,7 +205,7 @@ impl Charon {
             next,
             shutdown_sent,
         };
-        if self.phase == Phase::Shutdown {
+        if self.phase == Step::Shutdown {
             self.send(now, from);
         }
     }
@@ -301,7 +301,7 @@ impl Charon {
         let v10 = minor(self.script.version) >= Some((1, 10)) && !self.script.legacy_shutdown;
         loop {
             match self.phase {
-                Phase::Connecting => {
+                Step::Connecting => {
                     let others: Vec<usize> = self.others().collect();
                     let clients = others
                         .iter()
@@ -312,17 +312,17 @@ impl Charon {
                     // Before v1.10 reconnecting stops once everyone is connected.
                     self.reconnect = v10;
                     self.step = 1;
-                    self.phase = Phase::Barrier(1);
+                    self.phase = Step::Barrier(1);
                 }
-                Phase::Barrier(k) => match self.all_at(k) {
+                Step::Barrier(k) => match self.all_at(k) {
                     Err(e) => return self.die(e),
                     Ok(false) => return,
                     Ok(true) if k < 7 || (k == 7 && v10) => {
                         self.step = k + 1;
-                        self.phase = Phase::Barrier(k + 1);
+                        self.phase = Step::Barrier(k + 1);
                     }
                     Ok(true) => {
-                        self.phase = Phase::Shutdown;
+                        self.phase = Step::Shutdown;
                         self.reconnect = false;
                         let idle: Vec<usize> = self
                             .others()
@@ -335,16 +335,16 @@ impl Charon {
                         }
                     }
                 },
-                Phase::Shutdown => {
+                Step::Shutdown => {
                     let clients_done = self
                         .others()
                         .all(|i| matches!(self.clients[i], Client::Finished));
                     if clients_done && self.others().all(|i| self.srv_shutdown[i]) {
-                        self.phase = Phase::Done;
+                        self.phase = Step::Done;
                     }
                     return;
                 }
-                Phase::Done => return,
+                Step::Done => return,
             }
         }
     }
@@ -353,7 +353,7 @@ impl Charon {
         for i in self.others().collect::<Vec<_>>() {
             match self.clients[i] {
                 Client::Closed
-                    if (self.reconnect || self.phase == Phase::Connecting)
+                    if (self.reconnect || self.phase == Step::Connecting)
                         && now >= Instant::ZERO + self.script.client_after =>
                 {
                     self.clients[i] = Client::Opening;
@@ -363,7 +363,7 @@ impl Charon {
                     waiting: false,
                     next,
                     ..
-                } if next <= now && self.phase != Phase::Done => self.send(now, i),
+                } if next <= now && self.phase != Step::Done => self.send(now, i),
                 _ => {}
             }
         }
@@ -606,7 +606,7 @@ impl Net {
     fn all_finished(&self) -> bool {
         self.nodes.iter().all(|n| match n {
             Node::Ours(o) => o.done() || o.failure().is_some(),
-            Node::Charon(c) => c.phase == Phase::Done || c.fatal.is_some(),
+            Node::Charon(c) => c.phase == Step::Done || c.fatal.is_some(),
         })
     }
 }
@@ -648,7 +648,7 @@ fn completes(net: &mut Net) {
             }
             Node::Charon(c) => {
                 assert_eq!(c.fatal, None, "charon node {i}");
-                assert_eq!(c.phase, Phase::Done, "charon node {i}");
+                assert_eq!(c.phase, Step::Done, "charon node {i}");
             }
         }
     }

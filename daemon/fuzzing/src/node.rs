@@ -7,7 +7,7 @@ use std::time::Duration;
 use dkgd_ceremony::definition::LocalClusterConfig;
 use dkgd_ceremony::wire::profile::V1_10;
 use dkgd_ceremony::wire::{InboundId, Instant};
-use dkgd_ceremony::{Ceremony, Event, PeerIdx, Phase, Plan, Stream};
+use dkgd_ceremony::{Ceremony, Event, PeerIdx, Plan, Step, Stream};
 use dkgd_crypto::k1::K1SecretKey;
 use dkgd_formats::definition::{Definition, Version};
 use dkgd_formats::network::HOODI;
@@ -152,7 +152,7 @@ pub fn cluster(data: &[u8]) {
     for &i in &others {
         let published = net.published_at[i].is_some();
         let kept_aside = net.committed_at[i].is_some()
-            && net.abort(i).is_some_and(|e| e.step() == Phase::Committed);
+            && net.abort(i).is_some_and(|e| e.step() == Step::Committed);
         assert!(
             published == any || kept_aside,
             "{from}→{to}: node {i} published={published} while others did {any}"

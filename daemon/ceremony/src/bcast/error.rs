@@ -2,7 +2,7 @@
 //! the message (charon-dkg-protocol.md §1.6, §3.1).
 
 use super::Topic;
-use crate::error::Step;
+use crate::step::Step;
 use crate::index::PeerIdx;
 use crate::wire::WireError;
 

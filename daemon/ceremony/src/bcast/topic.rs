@@ -5,7 +5,7 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use crate::error::Step;
+use crate::step::Step;
 use crate::wire::proto::{Any, FrostRound1Casts, FrostRound2Casts, MsgNodeSig, TypeUrl};
 use crate::wire::{decode, BcastHash, Profile, WireError};
 

@@ -34,6 +34,7 @@ use crate::bcast::{Bcast, BcastConfig, BcastEvent};
 use crate::error::Error;
 use crate::index::PeerIdx;
 use crate::plan::Plan;
+use crate::step::Step;
 use crate::steps::deposits::ThresholdStep;
 use crate::steps::dkg::DkgStep;
 use crate::steps::lock::LockStep;
@@ -43,7 +44,7 @@ use crate::sync::{Side, SyncConfig, SyncEvent, SyncNode};
 use crate::wire::proto::ParSigExMsg;
 use crate::wire::{decode, Instant, Profile};
 
-pub use types::{CeremonyConfig, CeremonyError, Event, Outgoing, Phase, Stream};
+pub use types::{CeremonyConfig, CeremonyError, Event, Outgoing, Stream};
 pub use work::{Work, WorkDone};
 
 /// The least time the post-write barrier (step 7) waits for peers to write their artifacts.
@@ -83,7 +84,7 @@ pub struct Ceremony {
     barrier: Option<u64>,
     deadline: Option<Instant>,
     phase_timeout: Duration,
-    last_progress: Option<(Phase, usize, usize)>,
+    last_progress: Option<(Step, usize, usize)>,
     stopped: bool,
     /// Our encrypted keystores, once the driver's work finished.
     keystores: Option<Vec<crate::artifacts::Keystore>>,
@@ -185,18 +186,18 @@ impl Ceremony {
     }
 
     /// The step we are in (or waiting to start).
-    pub fn phase(&self) -> Phase {
+    pub fn phase(&self) -> Step {
         match &self.state {
-            State::Connect => Phase::Connect,
-            State::Dkg(_) => Phase::Dkg,
+            State::Connect => Step::Connect,
+            State::Dkg(_) => Step::Dkg,
             State::Threshold(t) => t.step,
-            State::Lock(_) => Phase::LockHash,
-            State::NodeSigs(_) => Phase::NodeSignatures,
+            State::Lock(_) => Step::LockHash,
+            State::NodeSigs(_) => Step::NodeSignatures,
             State::Verify(_) | State::AwaitKeystores(_) | State::Rendering | State::Commit => {
-                Phase::Verify
+                Step::Verify
             }
-            State::Committed | State::Publishing => Phase::Committed,
-            State::Shutdown | State::Finished => Phase::Shutdown,
+            State::Committed | State::Publishing => Step::Committed,
+            State::Shutdown | State::Finished => Step::Shutdown,
         }
     }
 
@@ -348,7 +349,7 @@ impl Ceremony {
         match result {
             Err(reason) => self.abort(CeremonyError::Commit { reason }),
             Ok(()) => {
-                self.enter(now, State::Committed, Phase::Committed);
+                self.enter(now, State::Committed, Step::Committed);
                 // Our artifacts are written; peers still writing theirs (a charon node
                 // encrypts its keystores only now, minutes on a Pi at large V) are waited
                 // for at least POST_WRITE_BOUND, whatever the step timeout: charon itself
@@ -482,7 +483,7 @@ impl Ceremony {
     }
 
     /// Moves to the not-yet-started `state` of `phase` and raises our sync step.
-    fn enter(&mut self, now: Instant, state: State, phase: Phase) {
+    fn enter(&mut self, now: Instant, state: State, phase: Step) {
         self.state = state;
         let k = self.sync.next_step(now);
         debug_assert_eq!(k, phase.number());
@@ -550,7 +551,7 @@ impl Ceremony {
             SyncEvent::AllConnected
                 if matches!(self.state, State::Connect) && self.barrier.is_none() =>
             {
-                self.enter(now, State::Dkg(DkgStep::NotStarted), Phase::Dkg);
+                self.enter(now, State::Dkg(DkgStep::NotStarted), Step::Dkg);
             }
             SyncEvent::StepReached { step } if self.barrier == Some(step) => {
                 self.barrier = None;
@@ -606,7 +607,7 @@ impl Ceremony {
                 self.core.inbox.casts.insert((topic, from), payload);
             }
             BcastEvent::Fault(source) => {
-                let step = source.step().map_or(self.phase(), Phase::from_step);
+                let step = source.step().unwrap_or(self.phase());
                 self.abort(CeremonyError::Bcast { step, source });
             }
             BcastEvent::Signed { .. } | BcastEvent::Completed { .. } => {}
@@ -662,7 +663,7 @@ impl Ceremony {
                         self.enter(
                             now,
                             State::Threshold(ThresholdStep::deposits(keys)),
-                            Phase::Deposits,
+                            Step::Deposits,
                         );
                         return Ok(true);
                     }
@@ -675,27 +676,27 @@ impl Ceremony {
             State::Threshold(mut s) => {
                 if !s.poll(core)? {
                     (State::Threshold(s), false)
-                } else if s.step == Phase::Deposits {
+                } else if s.step == Step::Deposits {
                     let next = State::Threshold(registrations::after(s));
-                    self.enter(now, next, Phase::Registrations);
+                    self.enter(now, next, Step::Registrations);
                     return Ok(true);
                 } else {
                     let next = State::Lock(LockStep::after(core, s)?);
-                    self.enter(now, next, Phase::LockHash);
+                    self.enter(now, next, Step::LockHash);
                     return Ok(true);
                 }
             }
             State::Lock(s) => match s.poll(core)? {
                 Ok(drafted) => {
                     let next = State::NodeSigs(NodeSigStep::new(drafted));
-                    self.enter(now, next, Phase::NodeSignatures);
+                    self.enter(now, next, Step::NodeSignatures);
                     return Ok(true);
                 }
                 Err(s) => (State::Lock(s), false),
             },
             State::NodeSigs(s) => match s.poll(core)? {
                 Ok(signed) => {
-                    self.enter(now, State::Verify(Box::new(signed)), Phase::Verify);
+                    self.enter(now, State::Verify(Box::new(signed)), Step::Verify);
                     return Ok(true);
                 }
                 Err(s) => (State::NodeSigs(s), false),

@@ -1,14 +1,14 @@
 //! The ceremony's driver-facing types: configuration, steps, events, outputs and errors.
 
-use std::fmt;
 use std::time::Duration;
 
 use dkgd_crypto::keystore::KdfStrength;
 
 use crate::artifacts::Artifacts;
 use crate::bcast::{BcastError, SIG_REQUEST_TIMEOUT};
-use crate::error::{Error, Step};
+use crate::error::Error;
 use crate::index::PeerIdx;
+use crate::step::Step;
 use crate::sync::{SyncError, SyncTimers, SyncTransmit};
 use crate::wire::{InboundId, Profile, ProtocolId, Transmit, WireError};
 
@@ -51,75 +51,6 @@ impl CeremonyConfig {
     }
 }
 
-/// The ceremony's steps as charon numbers its sync steps (charon-dkg-protocol.md §1.11).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Phase {
-    /// 0: connecting; versions and definition hashes are checked.
-    Connect,
-    /// 1: FROST.
-    Dkg,
-    /// 2: deposit data.
-    Deposits,
-    /// 3: builder registrations.
-    Registrations,
-    /// 4: lock hash and `signature_aggregate`.
-    LockHash,
-    /// 5: node signatures.
-    NodeSignatures,
-    /// 6: verification; the driver writes the artifacts.
-    Verify,
-    /// 7: post-write barrier (every peer committed).
-    Committed,
-    /// 8: shutdown handshake.
-    Shutdown,
-}
-
-impl Phase {
-    /// charon's sync step number.
-    pub fn number(self) -> u64 {
-        match self {
-            Phase::Connect => 0,
-            Phase::Dkg => 1,
-            Phase::Deposits => 2,
-            Phase::Registrations => 3,
-            Phase::LockHash => 4,
-            Phase::NodeSignatures => 5,
-            Phase::Verify => 6,
-            Phase::Committed => 7,
-            Phase::Shutdown => 8,
-        }
-    }
-
-    /// The phase of a crate [`Step`].
-    pub fn from_step(step: Step) -> Phase {
-        match step {
-            Step::Dkg => Phase::Dkg,
-            Step::Deposits => Phase::Deposits,
-            Step::Registrations => Phase::Registrations,
-            Step::LockHash => Phase::LockHash,
-            Step::NodeSignatures => Phase::NodeSignatures,
-            _ => Phase::Verify,
-        }
-    }
-}
-
-impl fmt::Display for Phase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = match self {
-            Phase::Connect => "connect",
-            Phase::Dkg => "dkg",
-            Phase::Deposits => "deposit data",
-            Phase::Registrations => "builder registrations",
-            Phase::LockHash => "lock hash",
-            Phase::NodeSignatures => "node signatures",
-            Phase::Verify => "verify and write",
-            Phase::Committed => "post-write barrier",
-            Phase::Shutdown => "shutdown",
-        };
-        write!(f, "{} ({name})", self.number())
-    }
-}
-
 /// Why a ceremony aborted. [`CeremonyError::culprit`] names the peer at fault when one is,
 /// [`CeremonyError::step`] the step.
 #[derive(Debug, thiserror::Error)]
@@ -129,7 +60,7 @@ pub enum CeremonyError {
     #[error("step {step}: {source}")]
     Ceremony {
         /// The step.
-        step: Phase,
+        step: Step,
         /// What failed.
         #[source]
         source: Error,
@@ -138,7 +69,7 @@ pub enum CeremonyError {
     #[error("step {step}: {source}")]
     Sync {
         /// The step.
-        step: Phase,
+        step: Step,
         /// What failed.
         #[source]
         source: SyncError,
@@ -147,7 +78,7 @@ pub enum CeremonyError {
     #[error("step {step}: {source}")]
     Bcast {
         /// The step.
-        step: Phase,
+        step: Step,
         /// What failed.
         #[source]
         source: BcastError,
@@ -158,7 +89,7 @@ pub enum CeremonyError {
         /// The peer.
         peer: PeerIdx,
         /// The step.
-        step: Phase,
+        step: Step,
         /// The protocol.
         protocol: ProtocolId,
         /// What is wrong.
@@ -170,7 +101,7 @@ pub enum CeremonyError {
         /// The peer.
         peer: PeerIdx,
         /// The step.
-        step: Phase,
+        step: Step,
         /// What it did.
         what: &'static str,
     },
@@ -178,7 +109,7 @@ pub enum CeremonyError {
     #[error("step {step} timed out after {after:?} waiting for peer(s) {}", crate::index::peer_list(.missing))]
     TimedOut {
         /// The step.
-        step: Phase,
+        step: Step,
         /// The peers still missing.
         missing: Vec<PeerIdx>,
         /// The bound.
@@ -190,7 +121,7 @@ pub enum CeremonyError {
         /// The peer.
         peer: PeerIdx,
         /// The step.
-        step: Phase,
+        step: Step,
         /// The protocol.
         protocol: String,
     },
@@ -218,7 +149,7 @@ impl CeremonyError {
     }
 
     /// The step it happened in.
-    pub fn step(&self) -> Phase {
+    pub fn step(&self) -> Step {
         match self {
             CeremonyError::Ceremony { step, .. }
             | CeremonyError::Sync { step, .. }
@@ -227,7 +158,7 @@ impl CeremonyError {
             | CeremonyError::Unexpected { step, .. }
             | CeremonyError::TimedOut { step, .. }
             | CeremonyError::SendFailed { step, .. } => *step,
-            CeremonyError::Commit { .. } => Phase::Verify,
+            CeremonyError::Commit { .. } => Step::Verify,
         }
     }
 }
@@ -267,7 +198,7 @@ pub enum Event {
     /// `done` of `of` things the current step waits for have arrived.
     Progress {
         /// The step.
-        step: Phase,
+        step: Step,
         /// Arrived.
         done: usize,
         /// Needed.

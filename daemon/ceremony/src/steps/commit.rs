@@ -6,9 +6,10 @@ use super::nodesigs::Signed;
 use super::Core;
 use crate::artifacts::{self, Artifacts, Keystore};
 use crate::ceremony::work::Done;
-use crate::ceremony::{CeremonyError, Phase, Work};
+use crate::ceremony::{CeremonyError, Work};
 use crate::error::Error;
 use crate::plan::Plan;
+use crate::step::Step;
 
 /// Step 6: hands the verification and rendering to the driver ([`Work`]: every lock check
 /// grows with V). `keystores` were encrypted off the event loop since the DKG.
@@ -23,7 +24,7 @@ pub(crate) fn poll_render(core: &mut Core) -> Result<Option<Artifacts>, Ceremony
         Some(Done::Rendered(r)) => r
             .map(|a| Some(*a))
             .map_err(|source| CeremonyError::Ceremony {
-                step: Phase::Verify,
+                step: Step::Verify,
                 source,
             }),
         other => {

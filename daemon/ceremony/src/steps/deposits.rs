@@ -6,13 +6,14 @@ use std::collections::VecDeque;
 
 use super::parsig::Exchange;
 use super::{Core, Keys};
-use crate::ceremony::{CeremonyError, Phase};
+use crate::ceremony::CeremonyError;
 use crate::duties::Duty;
 use crate::index::PeerIdx;
+use crate::step::Step;
 
 /// A step of threshold-aggregated duties, run one after another without barriers.
 pub(crate) struct ThresholdStep {
-    pub(crate) step: Phase,
+    pub(crate) step: Step,
     pub(crate) keys: Keys,
     /// Aggregated so far (also those of earlier steps).
     pub(crate) signed: Vec<(Duty, Vec<[u8; 96]>)>,
@@ -30,11 +31,11 @@ impl ThresholdStep {
             .into_iter()
             .filter(|d| matches!(d, Duty::Deposit { .. }))
             .collect();
-        ThresholdStep::new(Phase::Deposits, keys, Vec::new(), duties)
+        ThresholdStep::new(Step::Deposits, keys, Vec::new(), duties)
     }
 
     pub(crate) fn new(
-        step: Phase,
+        step: Step,
         keys: Keys,
         signed: Vec<(Duty, Vec<[u8; 96]>)>,
         duties: VecDeque<Duty>,

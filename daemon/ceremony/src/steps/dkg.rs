@@ -9,10 +9,11 @@ use dkgd_crypto::frost::{
 use super::{malformed, Core, Keys};
 use crate::bcast::Topic;
 use crate::ceremony::work::Done;
+use crate::ceremony::CeremonyError;
 use crate::ceremony::Work;
-use crate::ceremony::{CeremonyError, Phase};
 use crate::dkg::frost_error;
 use crate::index::{PeerIdx, ShareIdx};
+use crate::step::Step;
 use crate::wire::frost::{
     decode_round1_casts, decode_round1_p2p, decode_round2_casts, encode_round1_casts,
     encode_round1_p2p, encode_round2_casts,
@@ -61,7 +62,7 @@ impl DkgStep {
         made: Result<(AwaitRound1, Round1Output), FrostError>,
     ) -> Result<DkgStep, CeremonyError> {
         let err = |source| CeremonyError::Ceremony {
-            step: Phase::Dkg,
+            step: Step::Dkg,
             source,
         };
         let (state, out) = made.map_err(frost)?;
@@ -109,11 +110,11 @@ impl DkgStep {
                         .remove(&(Topic::FrostRound1Cast, *p))
                         .unwrap_or_default();
                     let c = decode_round1_casts(&body)
-                        .map_err(|e| malformed(*p, Phase::Dkg, cast_proto, e))?;
+                        .map_err(|e| malformed(*p, Step::Dkg, cast_proto, e))?;
                     casts.push((p.share_idx(), c));
                     let body = core.inbox.frost_p2p.remove(p).unwrap_or_default();
                     let d = decode_round1_p2p(&body)
-                        .map_err(|e| malformed(*p, Phase::Dkg, p2p_proto, e))?;
+                        .map_err(|e| malformed(*p, Step::Dkg, p2p_proto, e))?;
                     direct.push((p.share_idx(), d));
                 }
                 casts.sort_by_key(|(s, _)| *s);
@@ -146,7 +147,7 @@ impl DkgStep {
                         .remove(&(Topic::FrostRound2Cast, *p))
                         .unwrap_or_default();
                     let c = decode_round2_casts(&body)
-                        .map_err(|e| malformed(*p, Phase::Dkg, proto, e))?;
+                        .map_err(|e| malformed(*p, Step::Dkg, proto, e))?;
                     casts.push((p.share_idx(), c));
                 }
                 casts.sort_by_key(|(s, _)| *s);
@@ -158,7 +159,7 @@ impl DkgStep {
             DkgStep::Round2Running => match core.finished.take() {
                 Some(Done::FrostRound2(r)) => {
                     let keys = r.map_err(|source| CeremonyError::Ceremony {
-                        step: Phase::Dkg,
+                        step: Step::Dkg,
                         source,
                     })?;
                     Ok((DkgStep::NotStarted, Some(*keys)))
@@ -201,7 +202,7 @@ impl DkgStep {
 
 fn frost(e: dkgd_crypto::frost::FrostError) -> CeremonyError {
     CeremonyError::Ceremony {
-        step: Phase::Dkg,
+        step: Step::Dkg,
         source: frost_error(e),
     }
 }

@@ -5,9 +5,10 @@ use super::deposits::ThresholdStep;
 use super::parsig::Exchange;
 use super::{Core, Keys};
 use crate::assemble::{self, LockDraft};
-use crate::ceremony::{CeremonyError, Phase};
+use crate::ceremony::CeremonyError;
 use crate::duties::Duty;
 use crate::index::PeerIdx;
+use crate::step::Step;
 
 /// The lock-hash step.
 pub(crate) struct LockStep {
@@ -25,7 +26,7 @@ pub(crate) struct Drafted {
 
 fn err(source: crate::Error) -> CeremonyError {
     CeremonyError::Ceremony {
-        step: Phase::LockHash,
+        step: Step::LockHash,
         source,
     }
 }
@@ -55,7 +56,7 @@ impl LockStep {
         let Some(ex) = self.exchange.as_mut() else {
             return Ok(Err(self));
         };
-        let Some(sigs) = ex.poll(core, &self.keys, Phase::LockHash)? else {
+        let Some(sigs) = ex.poll(core, &self.keys, Step::LockHash)? else {
             return Ok(Err(self));
         };
         let aggregate = *sigs

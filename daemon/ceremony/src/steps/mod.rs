@@ -30,11 +30,12 @@ use rand_core::CryptoRngCore;
 
 use crate::bcast::{Bcast, Topic};
 use crate::ceremony::work::Done;
-use crate::ceremony::{CeremonyConfig, CeremonyError, Event, Outgoing, Phase, Work};
+use crate::ceremony::{CeremonyConfig, CeremonyError, Event, Outgoing, Work};
 use crate::dkg::DkgOutput;
 use crate::duties::Duties;
 use crate::index::PeerIdx;
 use crate::plan::Plan;
+use crate::step::Step;
 use crate::wire::{Framing, Profile, ProtocolId, Transmit, TransmitKind, WireError};
 
 /// Everything the steps share: the plan, our keys and randomness, the broadcast component,
@@ -103,7 +104,7 @@ impl Core {
         self.bcast
             .broadcast(now, topic, payload)
             .map_err(|source| CeremonyError::Bcast {
-                step: Phase::from_step(topic.step()),
+                step: topic.step(),
                 source,
             })
     }
@@ -112,7 +113,7 @@ impl Core {
 /// A peer's message that does not decode.
 pub(crate) fn malformed(
     peer: PeerIdx,
-    step: Phase,
+    step: Step,
     protocol: ProtocolId,
     why: WireError,
 ) -> CeremonyError {

@@ -6,9 +6,10 @@ use prost::Message;
 use super::lock::Drafted;
 use super::{malformed, Core};
 use crate::bcast::Topic;
-use crate::ceremony::{CeremonyError, Phase};
+use crate::ceremony::CeremonyError;
 use crate::index::PeerIdx;
 use crate::nodesigs;
+use crate::step::Step;
 use crate::wire::proto::MsgNodeSig;
 use crate::wire::{decode, Instant, WireError};
 
@@ -58,7 +59,7 @@ impl NodeSigStep {
                 .casts
                 .remove(&(Topic::NodeSig, p))
                 .unwrap_or_default();
-            let bad = |why| malformed(p, Phase::NodeSignatures, proto, why);
+            let bad = |why| malformed(p, Step::NodeSignatures, proto, why);
             let msg: MsgNodeSig = decode("MsgNodeSig", &body).map_err(bad)?;
             if usize::try_from(msg.peer_index).ok() != Some(p.as_usize()) {
                 return Err(bad(WireError::InvalidField {
@@ -78,7 +79,7 @@ impl NodeSigStep {
         }
         let node_sigs = nodesigs::collect(&core.plan, &self.drafted.draft.lock_hash(), &all)
             .map_err(|source| CeremonyError::Ceremony {
-                step: Phase::NodeSignatures,
+                step: Step::NodeSignatures,
                 source,
             })?;
         Ok(Ok(Signed {

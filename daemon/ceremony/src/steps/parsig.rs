@@ -4,10 +4,11 @@
 
 use super::{malformed, Core, Keys};
 use crate::ceremony::work::Done;
-use crate::ceremony::{CeremonyError, Phase, Work};
+use crate::ceremony::{CeremonyError, Work};
 use crate::duties::Duty;
 use crate::index::PeerIdx;
 use crate::partials::PartialSignatures;
+use crate::step::Step;
 use crate::wire::parsig::{decode_partials, encode_partials};
 
 /// An exchange in flight.
@@ -48,7 +49,7 @@ impl Exchange {
         &mut self,
         core: &mut Core,
         keys: &Keys,
-        step: Phase,
+        step: Step,
     ) -> Result<Option<Vec<[u8; 96]>>, CeremonyError> {
         let err = |source| CeremonyError::Ceremony { step, source };
         if self.stage == Stage::Signing {
@@ -100,12 +101,7 @@ impl Exchange {
     }
 
     /// Takes this duty's sets out of the inbox; `true` once all `n` are in.
-    fn collect(
-        &mut self,
-        core: &mut Core,
-        keys: &Keys,
-        step: Phase,
-    ) -> Result<bool, CeremonyError> {
+    fn collect(&mut self, core: &mut Core, keys: &Keys, step: Step) -> Result<bool, CeremonyError> {
         let slot = self.duty.sig_type();
         let protocol = core.profile.parsigex_protocol;
         for peer in self.missing(core) {

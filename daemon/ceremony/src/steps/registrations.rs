@@ -4,13 +4,13 @@
 use std::collections::VecDeque;
 
 use super::deposits::ThresholdStep;
-use crate::ceremony::Phase;
 use crate::duties::Duty;
+use crate::step::Step;
 
 /// The registrations step after the deposits step.
 pub(crate) fn after(deposits: ThresholdStep) -> ThresholdStep {
     ThresholdStep::new(
-        Phase::Registrations,
+        Step::Registrations,
         deposits.keys,
         deposits.signed,
         VecDeque::from([Duty::BuilderRegistration]),

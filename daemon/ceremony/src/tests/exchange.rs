@@ -5,10 +5,11 @@ use dkgd_crypto::frost::ShareIdx;
 
 use super::cluster;
 use crate::duties::Duty;
-use crate::error::{Error, Misbehaviour, Step};
+use crate::error::{Error, Misbehaviour};
 use crate::index::PeerIdx;
 use crate::nodesigs;
 use crate::partials::{aggregate_lock_hash, PartialSignatures};
+use crate::step::Step;
 
 fn set(duty: Duty, share: u32, count: usize) -> PartialSignatures {
     PartialSignatures {

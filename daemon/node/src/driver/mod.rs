@@ -26,7 +26,7 @@ use dkgd_ceremony::ceremony::WorkDone;
 use dkgd_ceremony::sync::{Side, SyncTransmit};
 use dkgd_ceremony::wire::profile::{all_protocols, framing_of};
 use dkgd_ceremony::wire::{FrameDecoder, InboundId, Profile, TransmitKind};
-use dkgd_ceremony::{Ceremony, CeremonyError, Event, Outgoing, PeerIdx, Phase, Stream};
+use dkgd_ceremony::{Ceremony, CeremonyError, Event, Outgoing, PeerIdx, Step, Stream};
 use dkgd_formats::enr::PeerId;
 use dkgd_p2p::{Framing, Host, Protocol};
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -44,7 +44,7 @@ pub enum Report {
     /// A step started or advanced: `done` of `of` units.
     Step {
         /// The step.
-        step: Phase,
+        step: Step,
         /// Units done.
         done: usize,
         /// Units in all.
@@ -136,7 +136,7 @@ pub enum DriverError {
     P2p(#[from] dkgd_p2p::Error),
     /// The ceremony stopped without `Done` or `Aborted`.
     #[error("the ceremony stopped unexpectedly in step {0}")]
-    Stalled(Phase),
+    Stalled(Step),
 }
 
 /// What the stream tasks report to the driver loop.
@@ -222,7 +222,7 @@ pub async fn run(
     // after every relay reset) may have its old stream's close arrive after the new stream.
     let mut server_ids: HashMap<PeerIdx, u64> = HashMap::new();
     let mut responders: HashMap<u64, mpsc::UnboundedSender<Write>> = HashMap::new();
-    let mut last_step: Option<Phase> = None;
+    let mut last_step: Option<Step> = None;
     let mut step_since = tokio::time::Instant::now();
     let mut report =
         tokio::time::interval_at(tokio::time::Instant::now() + WAIT_REPORT, WAIT_REPORT);

@@ -6,7 +6,7 @@ use super::writer::DataDirWriter;
 use crate::cmd::store_failure;
 use crate::exit::{Code, Failure};
 use anyhow::anyhow;
-use dkgd_ceremony::Phase;
+use dkgd_ceremony::Step;
 use dkgd_formats::definition::Definition;
 use dkgd_formats::lock::Lock;
 use dkgd_node::driver::{DriverError, Written};
@@ -66,7 +66,7 @@ pub(super) fn failed(
 
 fn outcome_of(e: DriverError, dir: &Path, definition: &Path, writer: &DataDirWriter) -> Failure {
     let at_barrier =
-        matches!(&e, DriverError::Aborted { error, .. } if error.step() == Phase::Committed);
+        matches!(&e, DriverError::Aborted { error, .. } if error.step() == Step::Committed);
     let written = match &e {
         DriverError::Aborted { written, .. } => written.clone(),
         _ => Written::Nothing,
