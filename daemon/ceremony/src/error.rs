@@ -2,7 +2,6 @@
 //! the caller ([`Error::InvalidDefinition`], [`Error::InvalidInput`]), a peer
 //! ([`Error::PeerMisbehaved`]), or this code ([`Error::Internal`]).
 
-
 use dkgd_crypto::frost::FrostError;
 use dkgd_crypto::k1::{K1Error, K1PublicKey};
 use dkgd_crypto::keystore::KeystoreError;

@@ -10,7 +10,6 @@ use std::time::Duration;
 use dkgd_ceremony::bcast::{
     Bcast, BcastConfig, BcastError, BcastEvent, Topic, SIG_REQUEST_TIMEOUT,
 };
-use dkgd_ceremony::Step;
 use dkgd_ceremony::wire::frost::{decode_round1_casts, encode_round1_casts};
 use dkgd_ceremony::wire::profile::{V1_10, V1_11};
 use dkgd_ceremony::wire::proto::{Any, BCastMessage, BCastSigRequest, MsgNodeSig, TypeUrl};
@@ -18,6 +17,7 @@ use dkgd_ceremony::wire::{
     BcastHash, FrameDecoder, Framing, InboundId, Instant, Profile, Transmit, TransmitKind,
 };
 use dkgd_ceremony::PeerIdx;
+use dkgd_ceremony::Step;
 use dkgd_crypto::frost::{MsgKey, Round1Cast, Round1Casts};
 use dkgd_crypto::k1::K1SecretKey;
 use prost::Message;

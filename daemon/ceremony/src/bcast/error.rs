@@ -2,8 +2,8 @@
 //! the message (charon-dkg-protocol.md §1.6, §3.1).
 
 use super::Topic;
-use crate::step::Step;
 use crate::index::PeerIdx;
+use crate::step::Step;
 use crate::wire::WireError;
 
 /// Something went wrong in a reliable broadcast.
