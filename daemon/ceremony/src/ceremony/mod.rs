@@ -94,7 +94,7 @@ impl fmt::Debug for Ceremony {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Ceremony")
             .field("me", &self.core.plan.me())
-            .field("phase", &self.phase())
+            .field("step", &self.step())
             .field("barrier", &self.barrier)
             .finish_non_exhaustive()
     }
@@ -186,7 +186,7 @@ impl Ceremony {
     }
 
     /// The step we are in (or waiting to start).
-    pub fn phase(&self) -> Step {
+    pub fn step(&self) -> Step {
         match &self.state {
             State::Connect => Step::Connect,
             State::Dkg(_) => Step::Dkg,
@@ -304,7 +304,7 @@ impl Ceremony {
     /// A one-way frame to `peer` could not be delivered: the ceremony aborts naming it.
     pub fn handle_send_failed(&mut self, now: Instant, peer: PeerIdx, protocol: &str) {
         if !self.stopped {
-            let step = self.phase();
+            let step = self.step();
             self.abort(CeremonyError::SendFailed {
                 peer,
                 step,
@@ -330,7 +330,7 @@ impl Ceremony {
                 State::Committed => self.phase_timeout.max(POST_WRITE_BOUND),
                 _ => self.phase_timeout,
             };
-            let step = self.phase();
+            let step = self.step();
             self.abort(CeremonyError::TimedOut {
                 step,
                 missing,
@@ -403,7 +403,7 @@ impl Ceremony {
                 self.keystores = Some(crate::artifacts::keystores_from(files));
             }
             work::Done::Keystores(Err(e)) => {
-                let step = self.phase();
+                let step = self.step();
                 self.abort(CeremonyError::Ceremony {
                     step,
                     source: Error::Keystore(e),
@@ -457,7 +457,7 @@ impl Ceremony {
         if !self.is_peer(from) {
             return Ok(());
         }
-        let step = self.phase();
+        let step = self.step();
         let protocol = self.core.profile.parsigex_protocol;
         let msg: ParSigExMsg = decode("ParSigExMsg", body)
             .map_err(|why| crate::steps::malformed(from, step, protocol, why))?;
@@ -534,7 +534,7 @@ impl Ceremony {
         }
         if !self.stopped {
             let (_, done, of) = self.waiting();
-            let p = (self.phase(), done, of);
+            let p = (self.step(), done, of);
             if self.last_progress != Some(p) {
                 self.last_progress = Some(p);
                 self.core.events.push_back(Event::Progress {
@@ -567,7 +567,7 @@ impl Ceremony {
                 self.core.events.push_back(Event::Done);
             }
             SyncEvent::Failed(source) => {
-                let step = self.phase();
+                let step = self.step();
                 self.abort(CeremonyError::Sync { step, source });
             }
             SyncEvent::ProfileSwitched { from, to } => {
@@ -578,7 +578,7 @@ impl Ceremony {
                         .push_back(Event::ProfileSwitched { from, to });
                 } else {
                     self.abort(CeremonyError::Ceremony {
-                        step: self.phase(),
+                        step: self.step(),
                         source: Error::Internal("the profile switched after a broadcast"),
                     });
                 }
@@ -607,7 +607,7 @@ impl Ceremony {
                 self.core.inbox.casts.insert((topic, from), payload);
             }
             BcastEvent::Fault(source) => {
-                let step = source.step().unwrap_or(self.phase());
+                let step = source.step().unwrap_or(self.step());
                 self.abort(CeremonyError::Bcast { step, source });
             }
             BcastEvent::Signed { .. } | BcastEvent::Completed { .. } => {}

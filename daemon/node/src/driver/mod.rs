@@ -445,11 +445,11 @@ pub async fn run(
             }
         };
         let Some(input) = input else {
-            break Err(DriverError::Stalled(ceremony.phase()));
+            break Err(DriverError::Stalled(ceremony.step()));
         };
         let t = now();
         let started = std::time::Instant::now();
-        let step = ceremony.phase();
+        let step = ceremony.step();
         match input {
             Input::Opened(peer, w) => {
                 clients.insert(peer, w);
@@ -541,7 +541,7 @@ fn report_waiting(ceremony: &Ceremony, peers: &[PeerId], waited: Duration) {
         .collect();
     tracing::warn!(
         "step {}: still waiting after {} for {}",
-        ceremony.phase(),
+        ceremony.step(),
         human(waited),
         names.join(", ")
     );
