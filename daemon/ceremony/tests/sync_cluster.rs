@@ -35,6 +35,8 @@ struct Net {
     queue: VecDeque<(usize, SyncTransmit)>,
     /// Nodes whose outgoing writes are dropped (a hung peer).
     mute: BTreeSet<usize>,
+    /// Directed links (from, to) whose writes are dropped.
+    cut: BTreeSet<(usize, usize)>,
 }
 
 impl Net {
@@ -68,6 +70,7 @@ impl Net {
             streams: BTreeSet::new(),
             queue: VecDeque::new(),
             mute: BTreeSet::new(),
+            cut: BTreeSet::new(),
         };
         for i in 0..n {
             net.start(i);
@@ -146,7 +149,10 @@ impl Net {
                         Side::Client => (a, b),
                         Side::Server => (b, a),
                     };
-                    if self.mute.contains(&a) || !self.streams.contains(&stream) {
+                    if self.mute.contains(&a)
+                        || self.cut.contains(&(a, b))
+                        || !self.streams.contains(&stream)
+                    {
                         continue;
                     }
                     let body = Net::body(&frame);
@@ -294,6 +300,30 @@ fn barrier_waits_for_the_slowest_node() {
         s.next_step(now);
     });
     assert!(net.run_until(Duration::from_secs(1), |net| net.all_have(reached(1))));
+}
+
+#[test]
+fn a_peer_past_the_barrier_vouches_for_a_peer_whose_step_never_arrived() {
+    let mut net = Net::new(4, &[], &[]);
+    assert!(net.run_until(Duration::from_secs(5), |net| net
+        .all_have(|e| *e == SyncEvent::AllConnected)));
+    net.next_step_all();
+    assert!(net.run_until(Duration::from_secs(2), |net| net.all_have(reached(1))));
+    // Node 3's step 2 reaches node 2 only (it died right after sending it).
+    net.cut.extend([(3, 0), (3, 1)]);
+    net.next_step_all();
+    assert!(net.run_until(Duration::from_secs(1), |net| net.has(2, reached(2))));
+    assert!(!net.has(0, reached(2)) && !net.has(1, reached(2)));
+    assert_eq!(net.nodes[0].as_ref().unwrap().peer_step(p(3)), Some(1));
+    // Node 2 moves on to step 3: its announcement proves everyone was at 2.
+    net.with(2, |s, now| {
+        s.next_step(now);
+    });
+    assert!(
+        net.run_until(Duration::from_secs(1), |net| net.has(0, reached(2))
+            && net.has(1, reached(2)))
+    );
+    assert!((0..4).all(|i| net.failure(i).is_none()));
 }
 
 #[test]

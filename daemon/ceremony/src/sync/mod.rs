@@ -17,7 +17,8 @@
 //! * **All connected**: every client stream is open and our server has accepted a message
 //!   from every peer. Waiting for late peers is unbounded; each connection is an event.
 //! * **Step barrier**: [`SyncNode::next_step`] raises our step (carried by the next ping) and
-//!   [`SyncEvent::StepReached`] fires once every peer reports that step or the next.
+//!   [`SyncEvent::StepReached`] fires once every peer reports that step or the next, or
+//!   one peer reports the next (it passed the same barrier, so everyone was there).
 //! * **Shutdown** ([`SyncNode::begin_shutdown`]), as the profile says: from charon v1.10 on one
 //!   more barrier ("shutdown ready") comes first; then each client sends `shutdown = true` and
 //!   we wait for every peer's, bounded by 2 minutes in every profile. A peer that sends
@@ -568,6 +569,12 @@ impl SyncNode {
 
     /// Whether every peer reported `k` or `k + 1`; an error if one is at `k + 2` or beyond
     /// (charon `Server.isAllAtStep`).
+    ///
+    /// A peer at `k + 1` vouches for everyone: it raised its step only after its own barrier
+    /// `k` saw every node (us included) at `k`. So one such peer passes the barrier even when
+    /// another peer's `k` never reached us because it died right after sending it. Without
+    /// this, at the post-write barrier (step 7) the peers that heard the dead node's "staged"
+    /// would publish and those that did not would not: one node with keys, another without.
     fn barrier_state(&mut self, k: u64) -> Result<bool, SyncError> {
         let ready_step = match self.shutdown {
             Shutdown::AwaitReady { step, .. } if step == k => Some(step),
@@ -575,6 +582,7 @@ impl SyncNode {
         };
         let k = i64::try_from(k).unwrap_or(i64::MAX);
         let mut all = true;
+        let mut vouched = false;
         for peer in self.other_peers() {
             // At "shutdown ready": a peer that already sent its shutdown message from the
             // post-write step runs charon < v1.10; it is done.
@@ -597,10 +605,11 @@ impl SyncNode {
                         peer_step: s,
                     })
                 }
-                Some(s) if s == k || s == k + 1 => {}
+                Some(s) if s == k + 1 => vouched = true,
+                Some(s) if s == k => {}
                 _ => all = false,
             }
         }
-        Ok(all)
+        Ok(all || vouched)
     }
 }
