@@ -54,7 +54,7 @@ pub enum SyncError {
         /// The operator the peer's abort reason blames ([`CULPRIT_MARK`]), if any.
         blames: Blame,
     },
-    /// The peer's step went backwards, jumped by more than 2, or started above 1: a node
+    /// The peer's step went backwards or started above 1: a node
     /// restarted mid-ceremony (charon#4616).
     #[error("peer {peer} reported sync step {reported} after {} (our step {step}): a node restarted mid-ceremony; all operators must restart the ceremony together", last.map_or("none".to_string(), |l| l.to_string()))]
     PeerRestarted {

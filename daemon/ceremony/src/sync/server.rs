@@ -8,10 +8,15 @@
 //! | version | same `vMAJOR.MINOR` as our profile (patch, pre-release ignored) | [`SyncError::PeerIncompatible`] |
 //! | `hash_signature` | DER ECDSA over SHA-256(definition hash), peer's ENR key | [`SyncError::DefinitionMismatch`] |
 //! | first step | 0 or 1 | [`SyncError::PeerRestarted`] (we or they restarted) |
-//! | later steps | never lower, at most +2 | [`SyncError::PeerRestarted`] |
+//! | later steps | never lower | [`SyncError::PeerRestarted`] |
 //!
 //! Invalid messages are answered with the error text, then the ceremony aborts (charon#2003).
 //! A step inconsistency also closes the stream. Steps of invalid messages are not recorded.
+//!
+//! Unlike charon (at most +2), a forward jump of any size is accepted: a barrier can pass on a
+//! peer's word ([`SyncNode`]'s barrier, "vouching"), so we may move on before a slow peer's
+//! pings for the steps in between reach us, and its next ping then jumps. A restart shows as
+//! a step going back, which is still refused.
 
 use prost::Message;
 
@@ -155,14 +160,14 @@ impl SyncNode {
         });
     }
 
-    /// charon `Server.updateStep`.
+    /// charon `Server.updateStep`, but any forward jump is accepted (see the module docs).
     fn update_step(&mut self, peer: PeerIdx, reported: i64) -> Result<(), SyncError> {
         let step = self.step;
         let Some(s) = self.server_mut(peer) else {
             return Err(SyncError::UnknownPeer { peer });
         };
         let ok = match s.step {
-            Some(last) => reported >= last && reported <= last.saturating_add(2),
+            Some(last) => reported >= last,
             None => reported == 0 || reported == 1,
         };
         if !ok {
