@@ -12,11 +12,15 @@
 //! where the fuzzer's input decides which frames are changed and how. This crate does no I/O
 //! and reads no clock (style.md §2: `sim` depends on crypto, formats and ceremony only).
 
+mod deliver;
+pub mod links;
 mod mutate;
 mod net;
+pub mod sweep;
 
+pub use links::{Links, Route, SeededLinks};
 pub use mutate::{Mutator, SeededTamper, TapeMutator};
-pub use net::{config, Net, MAX_STEPS};
+pub use net::{config, Action, Net, MAX_STEPS};
 
 use dkgd_ceremony::definition::{definition_for_local_cluster, LocalClusterConfig};
 use dkgd_ceremony::Error;

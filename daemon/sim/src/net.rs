@@ -1,21 +1,19 @@
-//! The in-memory network: N ceremonies, one queue, a virtual clock.
+//! The in-memory network: N ceremonies, a virtual clock, links that keep their order.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use dkgd_ceremony::sync::{Side, SyncTransmit};
-use dkgd_ceremony::wire::{FrameDecoder, Framing, InboundId, Instant, Profile, TransmitKind};
-use dkgd_ceremony::{
-    Artifacts, Ceremony, CeremonyConfig, CeremonyError, Error, Event, Outgoing, PeerIdx, Plan,
-    Stream,
-};
+use dkgd_ceremony::sync::SyncTransmit;
+use dkgd_ceremony::wire::{Instant, Profile};
+use dkgd_ceremony::{Artifacts, Ceremony, CeremonyConfig, CeremonyError, Error, Event, Outgoing};
 use dkgd_crypto::k1::K1SecretKey;
 use dkgd_crypto::keystore::KdfStrength;
 use dkgd_formats::definition::Definition;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
+use crate::links::{Links, Route};
 use crate::Mutator;
 
 /// Deliveries, commits and timer jumps after which [`Net::run_until`] calls it a livelock.
@@ -24,23 +22,70 @@ pub const MAX_STEPS: usize = 2_000_000;
 /// The text a node that cannot stage reports (a full disk at commit).
 const NO_SPACE: &str = "No space left on device (os error 28)";
 
+/// Something that happens to a node at a set time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// The process dies: its connections close, nothing goes in or out, its timers stop.
+    /// What it staged stays staged (it is on disk).
+    Crash(usize),
+    /// The process starts again from scratch (a fresh ceremony at step 0).
+    Restart(usize),
+}
+
+/// How node `i` is built, and built again after a restart.
+struct Spec {
+    def: Definition,
+    identity: Arc<K1SecretKey>,
+    profile: &'static Profile,
+    cfg: CeremonyConfig,
+    seed: [u8; 32],
+}
+
+impl Spec {
+    fn build(&self, restarts: u8, now: Instant) -> Result<Ceremony, Error> {
+        let plan = dkgd_ceremony::Plan::new(self.def.clone(), &self.identity.public_key())?;
+        let mut seed = self.seed;
+        seed[31] = seed[31].wrapping_add(restarts);
+        let rng = ChaCha20Rng::from_seed(seed);
+        let id = Arc::clone(&self.identity);
+        Ceremony::new(plan, id, self.profile, self.cfg.clone(), Box::new(rng), now)
+    }
+}
+
 /// N ceremonies exchanging frames in memory (see the crate docs). Fields are public so that a
-/// test can mute a node, make one unable to stage, or look at what each node saw.
+/// test can mute or crash a node, make one unable to stage, or look at what each node saw.
 pub struct Net {
     /// The virtual clock.
     pub now: Instant,
     /// The nodes, by operator index.
     pub nodes: Vec<Ceremony>,
-    /// Every event each node emitted, in order.
+    /// Every event each node emitted since it last (re)started, in order.
     pub events: Vec<Vec<Event>>,
-    queue: VecDeque<(usize, Outgoing)>,
+    /// What the machines wrote, not yet routed.
+    pub(crate) queue: VecDeque<(usize, Outgoing)>,
+    /// Routed transmits waiting for their arrival time, in (time, order) order.
+    in_flight: BTreeMap<(Instant, u64), (usize, Outgoing)>,
+    /// Per directed link, when its latest routed transmit arrives: links keep their order.
+    link_busy: BTreeMap<(usize, usize), Instant>,
+    pub(crate) order: u64,
     /// Open sync client streams (client, server).
-    streams: BTreeSet<(usize, usize)>,
-    /// Inbound request streams awaiting an answer: id → requester.
-    pending: BTreeMap<u64, usize>,
-    next_id: u64,
-    /// Nodes whose frames are no longer delivered.
+    pub(crate) streams: BTreeSet<(usize, usize)>,
+    /// Inbound request streams awaiting an answer: id → (requester, responder, protocol).
+    pub(crate) pending: BTreeMap<u64, (usize, usize, &'static str)>,
+    pub(crate) next_id: u64,
+    /// Inbound ids of requests the links sent twice: nobody awaits their answers.
+    pub(crate) ghosts: BTreeSet<u64>,
+    /// In-flight orders of such copies, and whether the one being delivered is one.
+    ghost_orders: BTreeSet<u64>,
+    pub(crate) delivering_ghost: bool,
+    /// Nodes whose frames are no longer delivered (a hung process).
     pub muted: BTreeSet<usize>,
+    /// Crashed nodes (see [`Action::Crash`]).
+    pub crashed: BTreeSet<usize>,
+    /// Crashes and restarts to come, by time.
+    pub schedule: Vec<(Instant, Action)>,
+    /// Latency, loss and duplication of frames; `None`: instant and reliable.
+    pub links: Option<Box<dyn Links>>,
     to_commit: VecDeque<usize>,
     to_publish: VecDeque<usize>,
     /// Nodes whose staging fails (a full or read-only disk at commit).
@@ -49,12 +94,17 @@ pub struct Net {
     pub tamper: Option<(usize, usize, Box<dyn Mutator>)>,
     /// Sequence numbers of stagings, publications and `Done` events, to check the barriers.
     seq: u64,
-    /// When each node staged (its `handle_commit(Ok)`).
+    /// When each node staged (its `handle_commit(Ok)`); kept across a restart, like the disk.
     pub committed_at: Vec<Option<u64>>,
     /// When each node published (its `handle_published(Ok)`).
     pub published_at: Vec<Option<u64>>,
     /// When each node reported `Done`.
     pub done_at: Vec<Option<u64>>,
+    /// The lock each node staged, kept across a restart.
+    pub staged_locks: Vec<Option<Vec<u8>>>,
+    /// How often each node restarted.
+    pub restarts: Vec<u8>,
+    specs: Vec<Spec>,
 }
 
 /// The sim's ceremony settings: charon's defaults with short bounds and the insecure KDF.
@@ -64,21 +114,6 @@ pub fn config() -> CeremonyConfig {
     c.sig_request_timeout = Duration::from_secs(2);
     c.connect_timeout = Some(Duration::from_secs(5));
     c
-}
-
-fn peer(i: usize) -> PeerIdx {
-    // Node indices come from the definition's operator list, far below PeerIdx's range.
-    PeerIdx::from_usize(i).unwrap_or_else(|| unreachable!("operator index {i}"))
-}
-
-/// The body inside a complete frame the machine produced (the machines frame their own output).
-fn body(framing: Framing, frame: &[u8]) -> Vec<u8> {
-    let mut d = FrameDecoder::new(framing);
-    d.push(frame);
-    match (d.poll_frame(), d.finish()) {
-        (Ok(Some(b)), Ok(())) => b,
-        other => unreachable!("a machine wrote a bad frame: {other:?}"),
-    }
 }
 
 impl Net {
@@ -103,28 +138,44 @@ impl Net {
     ) -> Result<Net, Error> {
         let n = ops.len();
         let mut nodes = Vec::with_capacity(n);
+        let mut specs = Vec::with_capacity(n);
         for (i, (op, (def, profile))) in ops.iter().zip(defs.iter().zip(profiles)).enumerate() {
-            let plan = Plan::new(def.clone(), &op.public_key())?;
-            let id = Arc::new(K1SecretKey::from_bytes(&op.expose_secret()).map_err(|_| {
-                Error::InvalidInput {
-                    what: "operator key",
-                    why: "does not round-trip",
-                }
-            })?);
+            let identity =
+                Arc::new(K1SecretKey::from_bytes(&op.expose_secret()).map_err(|_| {
+                    Error::InvalidInput {
+                        what: "operator key",
+                        why: "does not round-trip",
+                    }
+                })?);
             let salt = u8::try_from(i % 256).unwrap_or(0);
-            let rng = ChaCha20Rng::from_seed([seed.wrapping_add(salt); 32]);
-            let c = Ceremony::new(plan, id, profile, cfg.clone(), Box::new(rng), Instant::ZERO)?;
-            nodes.push(c);
+            let spec = Spec {
+                def: def.clone(),
+                identity,
+                profile,
+                cfg: cfg.clone(),
+                seed: [seed.wrapping_add(salt); 32],
+            };
+            nodes.push(spec.build(0, Instant::ZERO)?);
+            specs.push(spec);
         }
         let mut net = Net {
             now: Instant::ZERO,
             nodes,
             events: (0..n).map(|_| Vec::new()).collect(),
             queue: VecDeque::new(),
+            in_flight: BTreeMap::new(),
+            link_busy: BTreeMap::new(),
+            order: 0,
             streams: BTreeSet::new(),
             pending: BTreeMap::new(),
             next_id: 0,
+            ghosts: BTreeSet::new(),
+            ghost_orders: BTreeSet::new(),
+            delivering_ghost: false,
             muted: BTreeSet::new(),
+            crashed: BTreeSet::new(),
+            schedule: Vec::new(),
+            links: None,
             to_commit: VecDeque::new(),
             to_publish: VecDeque::new(),
             cannot_stage: BTreeSet::new(),
@@ -133,6 +184,9 @@ impl Net {
             committed_at: vec![None; n],
             published_at: vec![None; n],
             done_at: vec![None; n],
+            staged_locks: vec![None; n],
+            restarts: vec![0; n],
+            specs,
         };
         for i in 0..n {
             net.with(i, |_, _| {});
@@ -140,9 +194,13 @@ impl Net {
         Ok(net)
     }
 
-    /// Runs `f` on node `i`, then its off-loop work, then collects its output.
-    fn with(&mut self, i: usize, f: impl FnOnce(&mut Ceremony, Instant)) {
+    /// Runs `f` on node `i` (unless it crashed), then its off-loop work, then collects its
+    /// output.
+    pub(crate) fn with(&mut self, i: usize, f: impl FnOnce(&mut Ceremony, Instant)) {
         let now = self.now;
+        if self.crashed.contains(&i) {
+            return;
+        }
         let Some(node) = self.nodes.get_mut(i) else {
             return;
         };
@@ -158,7 +216,10 @@ impl Net {
         while let Some(e) = node.poll_event() {
             self.seq += 1;
             match &e {
-                Event::NeedCommit(_) => self.to_commit.push_back(i),
+                Event::NeedCommit(a) => {
+                    self.staged_locks[i] = Some(a.lock_json.clone());
+                    self.to_commit.push_back(i);
+                }
                 Event::NeedPublish => self.to_publish.push_back(i),
                 Event::Done => self.done_at[i] = Some(self.seq),
                 _ => {}
@@ -167,81 +228,52 @@ impl Net {
         }
     }
 
-    fn deliver(&mut self, a: usize, t: Outgoing) {
-        match t {
-            Outgoing::Sync(SyncTransmit::Open { to }) => {
-                self.streams.insert((a, to.as_usize()));
-                self.with(a, |c, now| c.handle_opened(now, to));
+    /// Puts one machine output on its link: now, or at the time the links say, never before
+    /// an earlier transmit on the same link.
+    fn route(&mut self, a: usize, t: Outgoing) {
+        let (b, frame) = match &t {
+            Outgoing::Sync(SyncTransmit::Write { to, .. }) => (to.as_usize(), true),
+            Outgoing::Sync(SyncTransmit::Open { to } | SyncTransmit::Close { to, .. }) => {
+                (to.as_usize(), false)
             }
-            Outgoing::Sync(SyncTransmit::Write { to, side, frame }) => {
-                let b = to.as_usize();
-                let (stream, rx) = sync_stream(a, b, side);
-                if self.muted.contains(&a) || !self.streams.contains(&stream) {
-                    return;
+            Outgoing::Stream(s) => (s.to.as_usize(), true),
+        };
+        let route = match (&mut self.links, frame) {
+            (Some(links), true) => links.route(self.now, a, b),
+            _ => Route::Deliver(Duration::ZERO),
+        };
+        match route {
+            Route::Deliver(after) => self.schedule_on_link(a, b, t, after, false),
+            Route::Lose => self.lose(a, t),
+            Route::Twice(after) => {
+                let copy = Net::duplicate(&t);
+                self.schedule_on_link(a, b, t, after, false);
+                if let Some((copy, ghost)) = copy {
+                    self.schedule_on_link(a, b, copy, after, ghost);
                 }
-                let Some(node) = self.nodes.get(b) else {
-                    return;
-                };
-                let proto = node.profile().sync_protocol;
-                let body = self.maybe_tamper(a, b, proto, body(Framing::SYNC, &frame));
-                self.with(b, |c, now| c.handle_frame(now, peer(a), proto, rx, &body));
-            }
-            Outgoing::Sync(SyncTransmit::Close { to, side }) => {
-                let b = to.as_usize();
-                let (stream, rx) = sync_stream(a, b, side);
-                if self.streams.remove(&stream) {
-                    let Some(node) = self.nodes.get(b) else {
-                        return;
-                    };
-                    let proto = node.profile().sync_protocol;
-                    self.with(b, |c, now| c.handle_closed(now, peer(a), proto, rx));
-                }
-            }
-            Outgoing::Stream(t) => {
-                if self.muted.contains(&a) {
-                    return;
-                }
-                let b = t.to.as_usize();
-                let body = self.maybe_tamper(a, b, t.protocol, body(Framing::DELIMITED, &t.frame));
-                let stream = match t.kind {
-                    TransmitKind::Request | TransmitKind::OneWay => {
-                        self.next_id += 1;
-                        if t.kind == TransmitKind::Request {
-                            self.pending.insert(self.next_id, a);
-                        }
-                        Stream::Inbound(InboundId(self.next_id))
-                    }
-                    TransmitKind::Response(InboundId(id)) => {
-                        let requester = self.pending.remove(&id);
-                        assert_eq!(requester, Some(b), "an answer goes to its requester");
-                        Stream::Outbound
-                    }
-                };
-                self.with(b, |c, now| {
-                    c.handle_frame(now, peer(a), t.protocol, stream, &body)
-                });
             }
         }
     }
 
-    fn maybe_tamper(&mut self, from: usize, to: usize, protocol: &str, body: Vec<u8>) -> Vec<u8> {
-        match &mut self.tamper {
-            Some((a, b, t)) if *a == from && *b == to => t.mutate(protocol, body),
-            _ => body,
+    fn schedule_on_link(&mut self, a: usize, b: usize, t: Outgoing, after: Duration, ghost: bool) {
+        let busy = self.link_busy.get(&(a, b)).copied();
+        let at = busy.map_or(self.now + after, |busy| busy.max(self.now + after));
+        if at == self.now && busy.is_none_or(|busy| busy < self.now) {
+            self.delivering_ghost = ghost;
+            self.deliver(a, t);
+            self.delivering_ghost = false;
+            return;
         }
+        self.link_busy.insert((a, b), at);
+        self.order += 1;
+        if ghost {
+            self.ghost_orders.insert(self.order);
+        }
+        self.in_flight.insert((at, self.order), (a, t));
     }
 
-    /// Node `i` reported `Done` or `Aborted`.
-    pub fn finished(&self, i: usize) -> bool {
-        self.events.get(i).is_some_and(|events| {
-            events
-                .iter()
-                .any(|e| matches!(e, Event::Done | Event::Aborted(_)))
-        })
-    }
-
-    /// Delivers, commits, then jumps to the next deadline, until `done` holds (`true`) or
-    /// nothing is left to do (`false`); panics on livelock.
+    /// Delivers, commits, then jumps to the next deadline, arrival or scheduled action, until
+    /// `done` holds (`true`) or nothing is left to do (`false`); panics on livelock.
     pub fn run_until(&mut self, done: impl Fn(&Net) -> bool) -> bool {
         for _ in 0..MAX_STEPS {
             // Checked before every delivery: with steps announced at once, a ceremony can
@@ -250,33 +282,44 @@ impl Net {
                 return true;
             }
             if let Some((a, t)) = self.queue.pop_front() {
-                self.deliver(a, t);
+                self.route(a, t);
                 continue;
             }
-            if let Some(i) = self.to_commit.pop_front() {
-                if self.cannot_stage.contains(&i) {
-                    let err = Err(NO_SPACE.to_string());
-                    self.with(i, |c, now| c.handle_commit(now, err));
+            if let Some(entry) = self.in_flight.first_entry() {
+                if entry.key().0 <= self.now {
+                    let order = entry.key().1;
+                    let (a, t) = entry.remove();
+                    self.delivering_ghost = self.ghost_orders.remove(&order);
+                    self.deliver(a, t);
+                    self.delivering_ghost = false;
                     continue;
                 }
-                self.seq += 1;
-                self.committed_at[i] = Some(self.seq);
-                self.with(i, |c, now| c.handle_commit(now, Ok(())));
+            }
+            if let Some(i) = self.to_commit.pop_front() {
+                self.commit(i);
                 continue;
             }
             if let Some(i) = self.to_publish.pop_front() {
-                self.seq += 1;
-                self.published_at[i] = Some(self.seq);
-                self.with(i, |c, now| c.handle_published(now, Ok(())));
+                if !self.crashed.contains(&i) {
+                    self.seq += 1;
+                    self.published_at[i] = Some(self.seq);
+                    self.with(i, |c, now| c.handle_published(now, Ok(())));
+                }
                 continue;
             }
             if done(self) {
                 return true;
             }
-            let Some(next) = self.nodes.iter().filter_map(Ceremony::poll_timeout).min() else {
+            let timers = (0..self.nodes.len())
+                .filter(|i| !self.crashed.contains(i))
+                .filter_map(|i| self.nodes.get(i).and_then(Ceremony::poll_timeout));
+            let arrivals = self.in_flight.keys().next().map(|k| k.0);
+            let actions = self.schedule.iter().map(|(t, _)| *t);
+            let Some(next) = timers.chain(arrivals).chain(actions).min() else {
                 return false;
             };
             self.now = self.now.max(next);
+            self.run_actions();
             for i in 0..self.nodes.len() {
                 if self.nodes[i].poll_timeout().is_some_and(|t| t <= self.now) {
                     self.with(i, |c, now| c.handle_timeout(now));
@@ -284,6 +327,65 @@ impl Net {
             }
         }
         panic!("livelock: no end after {MAX_STEPS} steps");
+    }
+
+    fn commit(&mut self, i: usize) {
+        if self.crashed.contains(&i) {
+            return;
+        }
+        if self.cannot_stage.contains(&i) {
+            let err = Err(NO_SPACE.to_string());
+            return self.with(i, |c, now| c.handle_commit(now, err));
+        }
+        self.seq += 1;
+        self.committed_at[i] = Some(self.seq);
+        self.with(i, |c, now| c.handle_commit(now, Ok(())));
+    }
+
+    fn run_actions(&mut self) {
+        let now = self.now;
+        let (due, later): (Vec<_>, Vec<_>) = self.schedule.drain(..).partition(|(t, _)| *t <= now);
+        self.schedule = later;
+        for (_, action) in due {
+            match action {
+                Action::Crash(i) => self.crash(i),
+                Action::Restart(i) => self.restart(i),
+            }
+        }
+    }
+
+    /// Starts crashed node `i` again from scratch.
+    fn restart(&mut self, i: usize) {
+        if !self.crashed.contains(&i) {
+            self.crash(i);
+        }
+        let Some(count) = self.restarts.get_mut(i) else {
+            return;
+        };
+        *count = count.saturating_add(1);
+        let count = *count;
+        let Some(node) = self
+            .specs
+            .get(i)
+            .and_then(|s| s.build(count, self.now).ok())
+        else {
+            return;
+        };
+        self.nodes[i] = node;
+        self.crashed.remove(&i);
+        self.events[i].clear();
+        self.done_at[i] = None;
+        self.with(i, |_, _| {});
+    }
+
+    /// Node `i` reported `Done` or `Aborted` (a crashed node counts as finished).
+    pub fn finished(&self, i: usize) -> bool {
+        self.crashed.contains(&i)
+            || self.events.get(i).is_some_and(|events| {
+                events
+                    .iter()
+                    .any(|e| matches!(e, Event::Done | Event::Aborted(_)))
+            })
     }
 
     /// Runs until every node finished; `false` if the cluster stalled short of that.
@@ -306,13 +408,5 @@ impl Net {
             Event::Aborted(e) => Some(e),
             _ => None,
         })
-    }
-}
-
-/// The stream a sync frame travels on, as (client, server), and how the receiver sees it.
-fn sync_stream(from: usize, to: usize, side: Side) -> ((usize, usize), Stream) {
-    match side {
-        Side::Client => ((from, to), Stream::Inbound(InboundId(0))),
-        Side::Server => ((to, from), Stream::Outbound),
     }
 }

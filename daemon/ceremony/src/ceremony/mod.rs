@@ -322,7 +322,10 @@ impl Ceremony {
         self.sync.handle_timeout(now);
         self.core.bcast.handle_timeout(now);
         if self.deadline.is_some_and(|d| d <= now) {
-            let (missing, _, _) = self.waiting();
+            let (mut missing, _, _) = self.waiting();
+            // A peer whose connection is down is the likelier cause of everyone's wait (the
+            // others may be waiting for it too): it goes first, and is named the culprit.
+            missing.sort_by_key(|p| self.sync.is_peer_connected(*p));
             let after = match self.state {
                 State::Connect if self.barrier.is_none() => {
                     self.core.cfg.connect_timeout.unwrap_or_default()

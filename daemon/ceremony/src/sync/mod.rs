@@ -575,6 +575,8 @@ impl SyncNode {
     /// another peer's `k` never reached us because it died right after sending it. Without
     /// this, at the post-write barrier (step 7) the peers that heard the dead node's "staged"
     /// would publish and those that did not would not: one node with keys, another without.
+    /// At "shutdown ready" a peer's shutdown message vouches likewise (else a node that died
+    /// after telling only some peers it was ready leaves the others waiting for it).
     fn barrier_state(&mut self, k: u64) -> Result<bool, SyncError> {
         let ready_step = match self.shutdown {
             Shutdown::AwaitReady { step, .. } if step == k => Some(step),
@@ -606,6 +608,11 @@ impl SyncNode {
                     })
                 }
                 Some(s) if s == k + 1 => vouched = true,
+                // At "shutdown ready", a peer at that step that sent its shutdown message
+                // passed the barrier: it vouches the same way.
+                Some(s) if s == k && ready_step.is_some() => {
+                    vouched |= self.server(peer).is_some_and(|s| s.shutdown);
+                }
                 Some(s) if s == k => {}
                 _ => all = false,
             }
