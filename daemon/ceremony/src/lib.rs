@@ -4,10 +4,9 @@
 //! **What it does not do**: no network, no files, no clock, no OS randomness (`clippy.toml`
 //! bans them; randomness always arrives as a `rand_core::CryptoRngCore`), no `unsafe`. Secret
 //! shares stay inside `dkgd-crypto`'s zeroizing types until keystore encryption, the only way
-//! out. Moving bytes between nodes is the driver's job: [`local`] calls the steps directly
-//! for all nodes in one process; [`ceremony::Ceremony`] is the same ceremony as a sans-IO
-//! machine speaking charon's wire protocols, which a network driver (or an in-memory test
-//! harness) feeds with frames and timeouts.
+//! out. Moving bytes between nodes is the driver's job: [`ceremony::Ceremony`] is the one
+//! orchestrator, a sans-IO machine speaking charon's wire protocols, which the network driver
+//! (`dkgd-node`) or the in-memory simulator (`dkgd-sim`) feeds with frames and timeouts.
 //!
 //! # The ceremony, top-down (charon-dkg-protocol.md §1.11)
 //!
@@ -51,8 +50,7 @@
 //! 6. **Artifacts** ([`artifacts`]): lock JSON, deposit-data files, EIP-2335 keystores with
 //!    their passwords — bytes for dkgd-store to write (keystores, lock, deposits, in that order).
 //!
-//! [`local::run`] strings these together for `n` nodes in memory; [`definition`] makes signed
-//! definitions for such local clusters.
+//! [`definition`] makes signed definitions for local clusters (tests, `dkgd demo`).
 //!
 //! # The wire machine
 //!
@@ -74,7 +72,6 @@ pub mod dkg;
 pub mod duties;
 pub mod error;
 pub mod index;
-pub mod local;
 pub mod nodesigs;
 pub mod partials;
 pub mod plan;

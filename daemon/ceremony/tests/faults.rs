@@ -4,15 +4,16 @@
 mod support;
 
 use dkgd_ceremony::duties::deposit_amounts;
-use dkgd_ceremony::local::{self, Fault, LocalOptions};
-use dkgd_ceremony::{Duty, Error, Misbehaviour, PeerIdx, Step, ValidatorIdx};
-use dkgd_crypto::keystore::KdfStrength;
+use dkgd_ceremony::wire::Profile;
+use dkgd_ceremony::{CeremonyError, Duty, Error, Misbehaviour, PeerIdx, Step, ValidatorIdx};
 use dkgd_formats::definition::Version;
 use dkgd_formats::network::HOODI;
+use dkgd_sim::{run_cluster, BadPartial, Net};
 use proptest::prelude::*;
-use rand_chacha::ChaCha20Rng;
 use support::{definition, keys, Case};
 
+/// Node `from` sends node `from + 1` a bad partial for the picked duty and `validator`;
+/// returns the duty and the receiver's error.
 fn run_with_fault(n: usize, v: u64, from: u8, duty_pick: usize, validator: u32) -> (Duty, Error) {
     let case = Case::new(n, v, Version::V1_10, &HOODI);
     let (ops, creator) = keys(n, 5);
@@ -27,15 +28,27 @@ fn run_with_fault(n: usize, v: u64, from: u8, duty_pick: usize, validator: u32) 
         .collect();
     duties.extend([Duty::BuilderRegistration, Duty::LockHash]);
     let duty = duties[duty_pick % duties.len()];
-    let mut opts = LocalOptions::new(KdfStrength::InsecureTestOnly);
-    opts.fault = Some(Fault::BadPartial {
-        from: PeerIdx::new(from),
-        duty,
-        validator: ValidatorIdx::new(validator),
-    });
-    let err = local::run::<ChaCha20Rng>(&def, &ops, [3; 32], &opts)
-        .expect_err("a bad partial must abort the ceremony");
-    (duty, err)
+    // The same seeds give the same DKG: an honest run tells the validator's group key.
+    let cfg = dkgd_sim::config();
+    let honest = run_cluster(&def, &ops, 3, &cfg).expect("an honest run");
+    let v_idx = usize::try_from(validator).expect("small");
+    let group_key = honest[0].lock.validators[v_idx].public_key;
+    let from = usize::from(from);
+    let to = (from + 1) % n;
+    let profile = Profile::for_definition(&def);
+    let mut net =
+        Net::with_config(&ops, &vec![def; n], &vec![profile; n], 3, &cfg).expect("the cluster");
+    net.tamper = Some((from, to, Box::new(BadPartial::new(duty, &group_key))));
+    assert!(net.run());
+    assert_eq!(net.tamper.as_ref().map(|t| t.2.mutated()), Some(1));
+    let pos = net.events[to]
+        .iter()
+        .position(|e| matches!(e, dkgd_ceremony::Event::Aborted(_)))
+        .expect("a bad partial must abort the ceremony");
+    match net.events[to].remove(pos) {
+        dkgd_ceremony::Event::Aborted(CeremonyError::Ceremony { source, .. }) => (duty, source),
+        other => panic!("node {to}: expected a step's own failure, got {other:?}"),
+    }
 }
 
 fn assert_attributed(err: &Error, from: u8, duty: Duty, validator: u32) {

@@ -3,23 +3,28 @@
 //! a step cap catches livelock. The driver's off-loop work runs inline.
 //!
 //! ```text
-//!   Net ──deliver──▶ Ceremony::handle_frame ──poll_transmit──▶ queue ──(Mutator)──▶ deliver …
-//!        ──to_commit / to_publish──▶ handle_commit / handle_published   (a `cannot_stage` node fails)
-//!        ──queue empty──▶ jump to the earliest poll_timeout ──▶ handle_timeout
+//!   Net ──route (Links: latency, loss, duplicates, partitions)──▶ in flight, per-link order
+//!       ──deliver (Mutator)──▶ Ceremony::handle_frame ──poll_transmit──▶ queue ──route …
+//!       ──to_commit / to_publish──▶ handle_commit / handle_published   (a `cannot_stage` node fails)
+//!       ──nothing due──▶ jump to the next deadline, arrival or crash/restart ──▶ handle_timeout
 //! ```
 //!
-//! Used by the ceremony's cluster tests and by the `cluster` fuzz target (`dkgd-fuzzing`),
-//! where the fuzzer's input decides which frames are changed and how. This crate does no I/O
+//! The only orchestrator is the real [`dkgd_ceremony::Ceremony`]; this crate only moves its
+//! frames. [`run_cluster`] runs an honest ceremony for tests that need real artifacts;
+//! [`sweep`] runs seeded faults and checks the cluster-wide invariants; the `cluster` fuzz
+//! target (`dkgd-fuzzing`) lets the fuzzer's input decide which frames change and how. This crate does no I/O
 //! and reads no clock (style.md §2: `sim` depends on crypto, formats and ceremony only).
 
+mod cluster;
 mod deliver;
 pub mod links;
 mod mutate;
 mod net;
 pub mod sweep;
 
+pub use cluster::{operator_order, run_cluster, ClusterError};
 pub use links::{Links, Route, SeededLinks};
-pub use mutate::{Mutator, SeededTamper, TapeMutator};
+pub use mutate::{BadPartial, Mutator, SeededTamper, TapeMutator};
 pub use net::{config, Action, Net, MAX_STEPS};
 
 use dkgd_ceremony::definition::{definition_for_local_cluster, LocalClusterConfig};

@@ -1,5 +1,10 @@
 //! Frame mutators: what a buggy or hostile peer does to the frames it sends.
 
+use dkgd_ceremony::wire::parsig::{pubkey_string, signature_json};
+use dkgd_ceremony::wire::proto::ParSigExMsg;
+use dkgd_ceremony::Duty;
+use dkgd_crypto::bls::BlsSecretKey;
+use prost::Message;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -122,6 +127,58 @@ impl Mutator for TapeMutator {
             }
             _ => body,
         }
+    }
+
+    fn mutated(&self) -> usize {
+        self.mutated
+    }
+}
+
+/// A peer that sends, for one duty and one validator, a partial signature that is a valid
+/// BLS signature but not over the duty's message (by a key of its own): every other frame
+/// passes unchanged. The receiver must name the sender, the duty and the validator.
+#[derive(Debug)]
+pub struct BadPartial {
+    slot: u64,
+    validator_key: String,
+    signature: [u8; 96],
+    mutated: usize,
+}
+
+impl BadPartial {
+    /// Replaces the partial signature for `duty` of the validator whose group public key is
+    /// `group_key` (from an honest run of the same seeds: the DKG is deterministic).
+    pub fn new(duty: Duty, group_key: &[u8; 48]) -> Self {
+        let mut rng = ChaCha20Rng::seed_from_u64(0xbad);
+        let key = BlsSecretKey::generate(&mut rng);
+        BadPartial {
+            slot: duty.sig_type(),
+            validator_key: pubkey_string(group_key),
+            signature: key.sign(b"another message").to_bytes(),
+            mutated: 0,
+        }
+    }
+}
+
+impl Mutator for BadPartial {
+    fn mutate(&mut self, _protocol: &str, body: Vec<u8>) -> Vec<u8> {
+        let Ok(mut msg) = ParSigExMsg::decode(body.as_slice()) else {
+            return body;
+        };
+        if msg.duty.map(|d| d.slot) != Some(self.slot) {
+            return body;
+        }
+        let Some(partial) = msg
+            .data_set
+            .as_mut()
+            .and_then(|s| s.set.get_mut(&self.validator_key))
+        else {
+            return body;
+        };
+        partial.signature = self.signature.to_vec();
+        partial.data = signature_json(&self.signature);
+        self.mutated += 1;
+        msg.encode_to_vec()
     }
 
     fn mutated(&self) -> usize {

@@ -1,13 +1,11 @@
-//! Real data dirs for the backup tests: an in-process ceremony (dkgd-ceremony's local
-//! driver, insecure test KDF) committed through dkgd-store exactly as `dkgd dkg` commits.
+//! Real data dirs for the backup tests: an in-process ceremony (dkgd-sim's in-memory
+//! network, insecure test KDF) committed through dkgd-store exactly as `dkgd dkg` commits.
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use dkgd_ceremony::definition::{definition_for_local_cluster, LocalClusterConfig};
-use dkgd_ceremony::local::{self, LocalOptions};
 use dkgd_ceremony::Artifacts;
 use dkgd_crypto::k1::K1SecretKey;
-use dkgd_crypto::keystore::KdfStrength;
 use dkgd_formats::definition::Version;
 use dkgd_store::commit::{self, KeystoreArtifact};
 use rand_chacha::rand_core::SeedableRng;
@@ -34,13 +32,7 @@ fn cluster() -> &'static Cluster {
         config.name = "backup test".into();
         config.timestamp = "2026-01-02T03:04:05Z".into();
         let def = definition_for_local_cluster(&config, &ops, &creator, &mut rng).unwrap();
-        let arts = local::run::<ChaCha20Rng>(
-            &def,
-            &ops,
-            [3; 32],
-            &LocalOptions::new(KdfStrength::InsecureTestOnly),
-        )
-        .unwrap();
+        let arts = dkgd_sim::run_cluster(&def, &ops, 3, &dkgd_sim::config()).unwrap();
         Cluster {
             keys: ops.iter().map(|k| *k.expose_secret()).collect(),
             definition_json: def.to_json().unwrap(),
@@ -72,7 +64,7 @@ pub fn full_dir(root: &Path) -> PathBuf {
     std::fs::rename(&dir, &full).unwrap();
     dkgd_store::atomic::create_new(&full, "cluster-definition.json", &c.definition_json, 0o644)
         .unwrap();
-    // local::run returns the nodes in operator order: node 0 is operator 0.
+    // run_cluster returns the nodes in operator order: node 0 is operator 0.
     let a = c.artifacts.first().unwrap();
     let passwords: Vec<_> = a
         .keystores

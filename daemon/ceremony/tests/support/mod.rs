@@ -4,8 +4,7 @@
 
 use dkgd_ceremony::definition::LocalClusterConfig;
 use dkgd_ceremony::duties::deposit_amounts;
-use dkgd_ceremony::local::{self, LocalOptions};
-use dkgd_ceremony::{Artifacts, Error};
+use dkgd_ceremony::Artifacts;
 use dkgd_crypto::k1::K1SecretKey;
 use dkgd_crypto::keystore::{self, KdfStrength};
 use dkgd_formats::definition::{Definition, Version};
@@ -13,7 +12,7 @@ use dkgd_formats::deposit::{deposit_file_name, verify_deposit_file, DepositData}
 use dkgd_formats::lock::Lock;
 use dkgd_formats::network::Network;
 use dkgd_formats::verify::{verify_definition, verify_lock};
-use rand_chacha::ChaCha20Rng;
+use dkgd_sim::{run_cluster, ClusterError};
 
 /// `n` operator keys and a creator key, from `seed`.
 pub fn keys(n: usize, seed: u64) -> (Vec<K1SecretKey>, K1SecretKey) {
@@ -71,18 +70,20 @@ impl Case {
         c
     }
 
-    /// Runs the ceremony and returns the definition and every node's artifacts.
-    pub fn run(&self) -> Result<(Definition, Vec<Artifacts>), Error> {
+    /// Runs the ceremony on the in-memory network and returns the definition and every
+    /// node's artifacts.
+    pub fn run(&self) -> Result<(Definition, Vec<Artifacts>), ClusterError> {
         let (ops, creator) = keys(self.n, self.seed);
         let def = definition(&self.config(), &ops, &creator);
-        // Keys in reverse order: the driver orders nodes by their operator position.
+        // Keys in reverse order: the cluster orders nodes by their operator position.
         let rev: Vec<K1SecretKey> = ops
             .iter()
             .rev()
             .map(|k| K1SecretKey::from_bytes(&k.expose_secret()).expect("key"))
             .collect();
-        let seed = [u8::try_from(self.seed).unwrap_or(0); 32];
-        let arts = local::run::<ChaCha20Rng>(&def, &rev, seed, &LocalOptions::new(self.kdf))?;
+        let mut cfg = dkgd_sim::config();
+        cfg.kdf = self.kdf;
+        let arts = run_cluster(&def, &rev, u8::try_from(self.seed).unwrap_or(0), &cfg)?;
         Ok((def, arts))
     }
 

@@ -1,16 +1,15 @@
-//! Whole in-memory ceremonies (issue 4/5 acceptance): n ∈ {3, 4, 7, 10, 16}, t = ceil(2n/3),
+//! Whole ceremonies on `dkgd-sim`'s in-memory network (issue 4/5 acceptance): n ∈ {3, 4, 7, 10, 16}, t = ceil(2n/3),
 //! V ∈ {1, 10}, every DKG version v1.6 – v1.11, compounding and custom amounts; each checked
 //! with `verify_lock`, keystore decryption and deposit-file verification.
 
 mod support;
 
-use dkgd_ceremony::local::{self, LocalOptions};
 use dkgd_ceremony::Error;
 use dkgd_crypto::keystore::KdfStrength;
 use dkgd_formats::definition::Version;
 use dkgd_formats::deposit::GWEI_PER_ETH;
 use dkgd_formats::network::{GNOSIS, GOERLI, HOLESKY, HOODI, MAINNET, SEPOLIA};
-use rand_chacha::ChaCha20Rng;
+use dkgd_sim::{run_cluster, ClusterError};
 use support::{definition, keys, Case};
 
 #[test]
@@ -73,10 +72,10 @@ fn insecure_kdf_refused_on_production_networks() {
         assert!(
             matches!(
                 err,
-                Error::InvalidInput {
+                ClusterError::Setup(Error::InvalidInput {
                     what: "keystore KDF",
                     ..
-                }
+                })
             ),
             "{err}"
         );
@@ -99,28 +98,28 @@ fn keys_must_cover_every_operator_once() {
     let c = Case::new(3, 1, Version::V1_10, &HOODI);
     let (ops, creator) = keys(3, c.seed);
     let def = definition(&c.config(), &ops, &creator);
-    let opts = LocalOptions::new(KdfStrength::InsecureTestOnly);
-    let err = local::run::<ChaCha20Rng>(&def, &ops[..2], [0; 32], &opts).unwrap_err();
+    let cfg = dkgd_sim::config();
+    let err = run_cluster(&def, &ops[..2], 0, &cfg).unwrap_err();
     assert!(
         matches!(
             err,
-            Error::InvalidInput {
+            ClusterError::Setup(Error::InvalidInput {
                 what: "operator keys",
                 ..
-            }
+            })
         ),
         "{err}"
     );
     let dup = [&ops[0], &ops[0], &ops[1]]
         .map(|k| dkgd_crypto::k1::K1SecretKey::from_bytes(&k.expose_secret()).unwrap());
-    let err = local::run::<ChaCha20Rng>(&def, &dup, [0; 32], &opts).unwrap_err();
+    let err = run_cluster(&def, &dup, 0, &cfg).unwrap_err();
     assert!(
         matches!(
             err,
-            Error::InvalidInput {
+            ClusterError::Setup(Error::InvalidInput {
                 what: "operator keys",
                 ..
-            }
+            })
         ),
         "{err}"
     );
