@@ -1,7 +1,6 @@
 //! The crate's one error type. Every variant names the peer, address, URL or protocol it is
 //! about, so a log line or an abort reason can say who or what failed without more context.
 
-use crate::frame::FrameError;
 use crate::http::HttpError;
 use dkgd_formats::enr::PeerId;
 use libp2p::Multiaddr;
@@ -123,12 +122,9 @@ pub enum StreamErrorKind {
         /// The timeout that elapsed.
         after: Duration,
     },
-    /// Reading or writing a frame failed.
-    #[error(transparent)]
-    Frame(FrameError),
-    /// The peer closed the stream cleanly where a frame was expected.
-    #[error("the peer closed the stream")]
-    Closed,
+    /// Reading or writing failed (the stream was reset, the connection broke).
+    #[error("stream I/O failed: {0}")]
+    Io(#[source] std::io::Error),
 }
 
 impl Error {

@@ -11,13 +11,13 @@
 //!   reservation per relay, and charon's meeting rule: the smaller peer ID dials the larger
 //!   through `<relay>/p2p-circuit/p2p/<peer>`, the larger waits; direct addresses are used
 //!   whenever known;
-//! * streams: opaque frames per caller-supplied protocol ID, in charon's two framings.
+//! * streams: opaque bytes per caller-supplied protocol ID (frames are dkgd-ceremony's).
 //!
 //! What it does not do: interpret frames (that is dkgd-ceremony's job, through the node
 //! driver), touch the disk, or hold secrets beyond the libp2p keypair. No `unsafe`.
 //!
 //! ```text
-//!   node driver ──open_stream(peer, Protocol)──▶ PeerStream ─send_frame/recv_frame─▶ bytes
+//!   node driver ──open_stream(peer, Protocol)──▶ PeerStream ──send/recv/into_inner──▶ bytes
 //!        │      ◀──accept(Protocol): Incoming──                                     │
 //!        │      ◀──HostEvent (connected via relay/direct, refused, relay reserved)  │
 //!        ▼                                                                            ▼
@@ -30,7 +30,6 @@
 mod behaviour;
 mod driver;
 pub mod error;
-pub mod frame;
 mod gate;
 pub mod host;
 pub mod http;
@@ -42,7 +41,6 @@ pub mod stream;
 mod streams;
 
 pub use error::{Error, StreamError, StreamErrorKind};
-pub use frame::{FrameError, Framing};
 pub use host::{Connection, Host, HostConfig, HostEvent, Route};
 pub use identity::{cluster_peers, from_libp2p, keypair, to_libp2p};
 pub use relay::{RelayServer, RelayServerConfig};

@@ -1,48 +1,33 @@
 //! Protocol-agnostic streams for the node driver: a [`Protocol`] is a caller-supplied ID with
-//! its framing, frame limit and timeout (the caller's compatibility profile decides them); a
-//! [`PeerStream`] is one libp2p stream to an authenticated cluster peer that sends and
-//! receives opaque frames; [`Incoming`] yields the inbound streams of one protocol.
+//! a timeout (the caller's compatibility profile decides them); a [`PeerStream`] is one
+//! libp2p stream to an authenticated cluster peer that moves bytes; [`Incoming`] yields the
+//! inbound streams of one protocol. Frames are the caller's business: dkgd-ceremony's wire
+//! module encodes and decodes them, this crate never looks inside.
 
 use crate::error::{Error, StreamErrorKind};
-use crate::frame::{read_frame, write_frame, FrameError, Framing};
 use crate::identity::from_libp2p;
 use dkgd_formats::enr::PeerId;
-use futures::AsyncWriteExt;
+use futures::{AsyncReadExt, AsyncWriteExt};
 use libp2p::StreamProtocol;
 use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A stream protocol as the caller's profile defines it, e.g. `/charon/dkg/sync/1.0.0/`
-/// with [`Framing::I64Le`], or `/charon/dkg/bcast/1.0.0/msg` with [`Framing::Varint`].
+/// A stream protocol as the caller's profile defines it, e.g. `/charon/dkg/sync/1.0.0/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Protocol {
     id: StreamProtocol,
-    framing: Framing,
-    max_frame_bytes: usize,
     timeout: Option<Duration>,
 }
 
 impl Protocol {
-    /// A protocol with charon's frame limit for `framing` and no timeout.
-    pub fn new(id: impl Into<String>, framing: Framing) -> Result<Self, Error> {
+    /// A protocol with no timeout; an ID libp2p does not accept is refused.
+    pub fn new(id: impl Into<String>) -> Result<Self, Error> {
         let id: String = id.into();
         let id = StreamProtocol::try_from_owned(id.clone())
             .map_err(|_| Error::InvalidProtocolId { id })?;
-        Ok(Self {
-            id,
-            framing,
-            max_frame_bytes: framing.default_max_frame_bytes(),
-            timeout: None,
-        })
-    }
-
-    /// The same protocol with another frame limit (both directions).
-    #[must_use]
-    pub fn with_max_frame_bytes(mut self, max_frame_bytes: usize) -> Self {
-        self.max_frame_bytes = max_frame_bytes;
-        self
+        Ok(Self { id, timeout: None })
     }
 
     /// The same protocol with a timeout for each open, send and receive (`None`: wait).
@@ -55,16 +40,6 @@ impl Protocol {
     /// The protocol ID.
     pub fn id(&self) -> &str {
         self.id.as_ref()
-    }
-
-    /// The framing.
-    pub fn framing(&self) -> Framing {
-        self.framing
-    }
-
-    /// The frame limit in bytes.
-    pub fn max_frame_bytes(&self) -> usize {
-        self.max_frame_bytes
     }
 
     /// The per-operation timeout.
@@ -92,7 +67,7 @@ impl Protocol {
     }
 }
 
-/// One stream with a cluster peer, speaking one protocol in frames.
+/// One stream with a cluster peer, speaking one protocol.
 pub struct PeerStream {
     peer: PeerId,
     protocol: Protocol,
@@ -127,38 +102,28 @@ impl PeerStream {
         &self.protocol
     }
 
-    /// Sends one frame (length prefix and bytes), within the protocol's timeout.
-    pub async fn send_frame(&mut self, frame: &[u8]) -> Result<(), Error> {
+    /// Writes and flushes `bytes`, within the protocol's timeout.
+    pub async fn send(&mut self, bytes: &[u8]) -> Result<(), Error> {
         let (peer, p) = (self.peer, &self.protocol);
         let fut = async {
-            write_frame(&mut self.inner, p.framing, frame, p.max_frame_bytes)
-                .await
-                .map_err(|source| frame_error(&peer, p, source))
+            self.inner.write_all(bytes).await?;
+            self.inner.flush().await
         };
-        p.timed(&peer, "send", fut).await
+        p.timed(&peer, "send", async {
+            fut.await.map_err(|e| io_error(&peer, p, e))
+        })
+        .await
     }
 
-    /// Receives one frame within the protocol's timeout. A clean end of stream before a
-    /// frame is [`StreamErrorKind::Closed`].
-    pub async fn recv_frame(&mut self) -> Result<Vec<u8>, Error> {
-        match self.recv_frame_or_end().await? {
-            Some(frame) => Ok(frame),
-            None => Err(Error::stream(
-                &self.peer,
-                self.protocol.id(),
-                StreamErrorKind::Closed,
-            )),
-        }
-    }
-
-    /// Receives one frame within the protocol's timeout, or `None` when the peer closed
-    /// its side cleanly (the end of a long-lived stream).
-    pub async fn recv_frame_or_end(&mut self) -> Result<Option<Vec<u8>>, Error> {
+    /// Reads what has arrived into `buf` (at least one byte), within the protocol's
+    /// timeout; `0` once the peer closed its side.
+    pub async fn recv(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         let (peer, p) = (self.peer, &self.protocol);
         let fut = async {
-            read_frame(&mut self.inner, p.framing, p.max_frame_bytes)
+            self.inner
+                .read(buf)
                 .await
-                .map_err(|source| frame_error(&peer, p, source))
+                .map_err(|e| io_error(&peer, p, e))
         };
         p.timed(&peer, "receive", fut).await
     }
@@ -167,23 +132,18 @@ impl PeerStream {
     /// peer's side stays readable.
     pub async fn close(&mut self) -> Result<(), Error> {
         let (peer, p) = (self.peer, &self.protocol);
-        let fut = async {
-            self.inner
-                .close()
-                .await
-                .map_err(|e| frame_error(&peer, p, FrameError::Io(e)))
-        };
+        let fut = async { self.inner.close().await.map_err(|e| io_error(&peer, p, e)) };
         p.timed(&peer, "close", fut).await
     }
 
-    /// The raw libp2p stream (futures `AsyncRead + AsyncWrite`), for unusual framings.
+    /// The raw libp2p stream (futures `AsyncRead + AsyncWrite`), to split it into halves.
     pub fn into_inner(self) -> libp2p::Stream {
         self.inner
     }
 }
 
-fn frame_error(peer: &PeerId, p: &Protocol, source: FrameError) -> Error {
-    Error::stream(peer, p.id(), StreamErrorKind::Frame(source))
+fn io_error(peer: &PeerId, p: &Protocol, source: std::io::Error) -> Error {
+    Error::stream(peer, p.id(), StreamErrorKind::Io(source))
 }
 
 /// Inbound streams of one protocol, from cluster peers only (the gate refuses strangers

@@ -1,4 +1,4 @@
-//! Hosts on 127.0.0.1 talking directly: frames in both framings, the allow-list, protocol
+//! Hosts on 127.0.0.1 talking directly: bytes both ways, the allow-list, protocol
 //! negotiation failures, and a taken port.
 
 mod common;
@@ -42,37 +42,30 @@ async fn two_hosts_exchange_frames_directly() {
     let server = tokio::spawn(async move {
         let mut s = a_echo.next().await.expect("inbound echo stream");
         assert_eq!(*s.peer(), peer(2));
-        let frame = s.recv_frame().await.expect("request");
-        s.send_frame(&[&frame[..], b"-ack"].concat())
+        let request = read_all(&mut s).await;
+        s.send(&[&request[..], b"-ack"].concat())
             .await
             .expect("reply");
         s.close().await.expect("close");
-        // A long-lived stream in the sync framing: frames until the peer closes.
+        // A long-lived stream: bytes until the peer closes.
         let mut s = a_sync.next().await.expect("inbound sync stream");
-        let mut got = Vec::new();
-        while let Some(frame) = s.recv_frame_or_end().await.expect("sync frame") {
-            got.push(frame);
-        }
-        got
+        read_all(&mut s).await
     });
     let mut s = b.open_stream(&peer(1), &echo()).await.expect("open echo");
-    s.send_frame(b"hello").await.expect("send");
+    s.send(b"hello").await.expect("send");
     s.close().await.expect("half-close");
-    assert_eq!(s.recv_frame().await.expect("reply"), b"hello-ack");
-    let err = s.recv_frame().await.expect_err("stream ended");
-    assert!(
-        matches!(&err, Error::Stream(e) if matches!(e.kind, StreamErrorKind::Closed)),
-        "{err}"
-    );
+    assert_eq!(read_all(&mut s).await, b"hello-ack");
+    let mut buf = [0u8; 8];
+    assert_eq!(s.recv(&mut buf).await.expect("the end, again"), 0);
 
     let mut s = b.open_stream(&peer(1), &sync()).await.expect("open sync");
     let big = vec![7u8; 1 << 20];
-    for frame in [&b"one"[..], &[], &big] {
-        s.send_frame(frame).await.expect("send sync frame");
+    for chunk in [&b"one"[..], &[], &big] {
+        s.send(chunk).await.expect("send");
     }
     s.close().await.expect("close sync");
     let got = server.await.expect("server task");
-    assert_eq!(got, vec![b"one".to_vec(), Vec::new(), big]);
+    assert_eq!(got, [&b"one"[..], &big].concat());
 
     for (events, other) in [(&mut a_events, 2), (&mut b_events, 1)] {
         let e = wait_for(events, "a direct connection", |e| {
@@ -99,7 +92,7 @@ async fn two_hosts_exchange_frames_directly() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unknown_protocol_and_oversized_frames_are_named() {
+async fn unknown_protocol_and_strangers_are_named() {
     let (a, _a_events) = listening(3, &[3, 4]).await;
     let (b, _b_events) = dialing(4, &[3, 4], &a).await;
     let err = b
@@ -124,26 +117,6 @@ async fn unknown_protocol_and_oversized_frames_are_named() {
         matches!(&err, Error::Stream(e) if matches!(e.kind, StreamErrorKind::NotInCluster)),
         "{err}"
     );
-
-    let small = echo().with_max_frame_bytes(4);
-    let mut incoming = a.accept(&small).expect("accept");
-    let server = tokio::spawn(async move {
-        let mut s = incoming.next().await.expect("stream");
-        s.recv_frame().await
-    });
-    let mut s = b.open_stream(&peer(3), &echo()).await.expect("open");
-    s.send_frame(b"too long")
-        .await
-        .expect("the sender's limit is larger");
-    let err = server
-        .await
-        .expect("task")
-        .expect_err("refused by the receiver");
-    assert!(
-        err.to_string().contains("exceeds the limit of 4 bytes"),
-        "{err}"
-    );
-    assert!(err.to_string().contains(&peer(4).to_string()), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

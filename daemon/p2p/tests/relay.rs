@@ -76,16 +76,15 @@ async fn peers_without_listeners_meet_through_the_relay() {
         );
     }
 
-    // Frames both ways over the circuit, each side opening a stream.
+    // Bytes both ways over the circuit, each side opening a stream.
     let s_in = s.accept(&echo()).expect("accept");
     let l_in = l.accept(&echo()).expect("accept");
     let serve = |mut inc: dkgd_p2p::Incoming| {
         tokio::spawn(async move {
             let mut st = inc.next().await.expect("inbound");
-            let f = st.recv_frame().await.expect("frame");
-            st.send_frame(&[&f[..], b"!"].concat())
-                .await
-                .expect("reply");
+            let f = read_all(&mut st).await;
+            st.send(&[&f[..], b"!"].concat()).await.expect("reply");
+            st.close().await.expect("close");
             *st.peer()
         })
     };
@@ -95,8 +94,9 @@ async fn peers_without_listeners_meet_through_the_relay() {
             .open_stream(&peer(to), &echo())
             .await
             .expect("open over relay");
-        st.send_frame(b"via relay").await.expect("send");
-        assert_eq!(st.recv_frame().await.expect("reply"), b"via relay!");
+        st.send(b"via relay").await.expect("send");
+        st.close().await.expect("half-close");
+        assert_eq!(read_all(&mut st).await, b"via relay!");
     }
     assert_eq!(s_srv.await.expect("task"), peer(large));
     assert_eq!(l_srv.await.expect("task"), peer(small));

@@ -28,7 +28,7 @@ use dkgd_ceremony::wire::profile::{all_protocols, framing_of};
 use dkgd_ceremony::wire::{FrameDecoder, InboundId, Profile, TransmitKind};
 use dkgd_ceremony::{Ceremony, CeremonyError, Event, Outgoing, PeerIdx, Step, Stream};
 use dkgd_formats::enr::PeerId;
-use dkgd_p2p::{Framing, Host, Protocol};
+use dkgd_p2p::{Host, Protocol};
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
@@ -659,11 +659,7 @@ fn served(profile: &Profile, negotiate: bool) -> Vec<&'static str> {
 }
 
 fn p2p_protocol(protocol: &str) -> Result<Protocol, dkgd_p2p::Error> {
-    let framing = match framing_of(protocol) {
-        Some(dkgd_ceremony::wire::Framing::Sync { .. }) => Framing::I64Le,
-        _ => Framing::Varint,
-    };
-    Ok(Protocol::new(protocol, framing)?.with_timeout(Some(OPEN_TIMEOUT)))
+    Ok(Protocol::new(protocol)?.with_timeout(Some(OPEN_TIMEOUT)))
 }
 
 /// Opens a stream, writes one frame, half-closes and, for a request, reads the answer.

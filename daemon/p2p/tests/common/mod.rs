@@ -5,7 +5,7 @@
 
 use dkgd_crypto::k1::K1SecretKey;
 use dkgd_formats::enr::{Enr, PeerId};
-use dkgd_p2p::{Framing, HostEvent, Multiaddr, Protocol};
+use dkgd_p2p::{HostEvent, Multiaddr, PeerStream, Protocol};
 use std::time::Duration;
 use tokio::sync::mpsc::Receiver;
 
@@ -36,16 +36,16 @@ pub fn loopback() -> Multiaddr {
     "/ip4/127.0.0.1/tcp/0".parse().expect("multiaddr")
 }
 
-/// A varint-framed test protocol with a short timeout.
+/// A request/response test protocol with a short timeout.
 pub fn echo() -> Protocol {
-    Protocol::new("/dkgd-test/echo/1.0.0", Framing::Varint)
+    Protocol::new("/dkgd-test/echo/1.0.0")
         .expect("protocol")
         .with_timeout(Some(DEADLINE))
 }
 
-/// An int64-framed, long-lived test protocol (charon's sync framing; trailing slash as sync).
+/// A long-lived test protocol (trailing slash as charon's sync ID).
 pub fn sync() -> Protocol {
-    Protocol::new("/dkgd-test/sync/1.0.0/", Framing::I64Le)
+    Protocol::new("/dkgd-test/sync/1.0.0/")
         .expect("protocol")
         .with_timeout(Some(DEADLINE))
 }
@@ -64,5 +64,18 @@ pub async fn wait_for(
             Ok(None) => panic!("host stopped while waiting for {what}"),
             Err(_) => panic!("no {what} within {DEADLINE:?}"),
         }
+    }
+}
+
+/// Everything the peer sends until it closes its side.
+pub async fn read_all(s: &mut PeerStream) -> Vec<u8> {
+    let mut all = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = s.recv(&mut buf).await.expect("receive");
+        if n == 0 {
+            return all;
+        }
+        all.extend_from_slice(&buf[..n]);
     }
 }

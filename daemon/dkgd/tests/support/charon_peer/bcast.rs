@@ -2,6 +2,7 @@
 //! of an `Any`, checks all n signatures, then sends the signed message to each peer in turn;
 //! the server signs at most one hash per (sender, message ID) and hands verified messages on.
 
+use super::frame::Frames;
 use super::net::{Delivery, Net};
 use super::{CharonVersion, Journal};
 use dkgd_ceremony::wire::proto::{

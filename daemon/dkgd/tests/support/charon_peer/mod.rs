@@ -37,6 +37,7 @@
 
 pub mod bcast;
 pub mod ceremony;
+pub mod frame;
 pub mod harness;
 pub mod net;
 pub mod sync;

@@ -4,7 +4,9 @@
 
 use dkgd_crypto::k1::K1SecretKey;
 use dkgd_formats::enr::PeerId;
-use dkgd_p2p::{Framing, Host, HostConfig, Multiaddr, PeerStream, Protocol, RelaySpec};
+use dkgd_p2p::{Host, HostConfig, Multiaddr, PeerStream, Protocol, RelaySpec};
+
+use super::frame::Frames;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -43,14 +45,9 @@ pub struct Net {
     pub me: usize,
 }
 
-/// A protocol with its framing and a per-operation timeout.
+/// A protocol with a per-operation timeout (its framing: [`super::frame`]).
 pub fn protocol(id: &str, timeout: Option<Duration>) -> Protocol {
-    let framing = if id == SYNC {
-        Framing::I64Le
-    } else {
-        Framing::Varint
-    };
-    Protocol::new(id, framing)
+    Protocol::new(id)
         .expect("valid protocol id")
         .with_timeout(timeout)
 }

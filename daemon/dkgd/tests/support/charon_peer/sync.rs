@@ -2,6 +2,7 @@
 //! connect loop, step barriers and the shutdown handshake (`dkg/sync/{client,server}.go`,
 //! `dkg/dkg.go` `startSyncProtocol`; tags in `super`'s table).
 
+use super::frame::Frames;
 use super::net::{Net, SYNC};
 use super::sync_client::{client_task, ClientState, Hello};
 use super::{CharonVersion, Fault, Journal};

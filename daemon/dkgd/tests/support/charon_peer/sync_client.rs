@@ -1,6 +1,7 @@
 //! charon's sync client (`dkg/sync/client.go` `Run`, `sendMsgs`, `connect`) and the goroutine
 //! `startSyncProtocol` runs it in.
 
+use super::frame::Frames;
 use super::net::{protocol, Net, SYNC};
 use super::sync::Fatal;
 use super::{CharonVersion, Fault, Journal};
