@@ -14,7 +14,8 @@ use dkgd_ceremony::wire::frost::{decode_round1_casts, encode_round1_casts};
 use dkgd_ceremony::wire::profile::{V1_10, V1_11};
 use dkgd_ceremony::wire::proto::{Any, BCastMessage, BCastSigRequest, MsgNodeSig, TypeUrl};
 use dkgd_ceremony::wire::{
-    BcastHash, FrameDecoder, Framing, InboundId, Instant, Profile, Transmit, TransmitKind,
+    BcastHash, FrameDecoder, Framing, InboundId, Instant, Profile, ProtocolId, Transmit,
+    TransmitKind,
 };
 use dkgd_ceremony::PeerIdx;
 use dkgd_ceremony::Step;
@@ -117,7 +118,7 @@ impl Net {
         let b = body(&t.frame);
         match t.kind {
             TransmitKind::Request => {
-                assert!(t.protocol.ends_with("/sig"));
+                assert_eq!(t.protocol, ProtocolId::BcastSig);
                 if self.silent.contains(&to) {
                     return;
                 }
@@ -134,7 +135,7 @@ impl Net {
                 self.with(to, |n, now| n.handle_sig_response(now, p(from), &b));
             }
             TransmitKind::OneWay => {
-                assert!(t.protocol.ends_with("/msg"));
+                assert_eq!(t.protocol, ProtocolId::BcastMsg);
                 self.with(to, |n, now| n.handle_message(now, p(from), &b));
             }
         }

@@ -16,6 +16,7 @@ use dkgd_ceremony::wire::framing::{encode_delimited, encode_sync};
 use dkgd_ceremony::wire::parsig::encode_partials;
 use dkgd_ceremony::wire::profile::V1_10;
 use dkgd_ceremony::wire::proto::MsgNodeSig;
+use dkgd_ceremony::wire::ProtocolId;
 use dkgd_ceremony::{Duty, ShareIdx};
 use dkgd_crypto::k1::K1SecretKey;
 use dkgd_formats::definition::Version;
@@ -27,15 +28,13 @@ use prost::Message;
 
 /// Passes every frame unchanged and keeps a copy, with its protocol.
 /// The frames seen so far: (protocol, body).
-type Frames = Rc<RefCell<Vec<(String, Vec<u8>)>>>;
+type Frames = Rc<RefCell<Vec<(ProtocolId, Vec<u8>)>>>;
 
 struct Recorder(Frames);
 
 impl Mutator for Recorder {
-    fn mutate(&mut self, protocol: &str, body: Vec<u8>) -> Vec<u8> {
-        self.0
-            .borrow_mut()
-            .push((protocol.to_string(), body.clone()));
+    fn mutate(&mut self, protocol: ProtocolId, body: Vec<u8>) -> Vec<u8> {
+        self.0.borrow_mut().push((protocol, body.clone()));
         body
     }
     fn mutated(&self) -> usize {
@@ -88,7 +87,7 @@ fn main() {
     let arts = net.artifacts(0).expect("an honest run stages");
 
     let frames = frames.borrow();
-    let protocols = V1_10.protocols();
+    let protocols = ProtocolId::ALL;
     let mut one_node = Vec::new();
     for (protocol, body) in frames.iter() {
         let p = protocols.iter().position(|x| x == protocol).unwrap();

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use dkgd_ceremony::definition::LocalClusterConfig;
 use dkgd_ceremony::wire::profile::V1_10;
-use dkgd_ceremony::wire::{InboundId, Instant};
+use dkgd_ceremony::wire::{InboundId, Instant, ProtocolId};
 use dkgd_ceremony::{Ceremony, Event, PeerIdx, Plan, Step, Stream};
 use dkgd_crypto::k1::K1SecretKey;
 use dkgd_formats::definition::{Definition, Version};
@@ -73,7 +73,7 @@ pub fn ceremony_frames(data: &[u8]) {
     ) else {
         unreachable!("a valid plan starts");
     };
-    let protocols = V1_10.protocols();
+    let protocols = ProtocolId::ALL;
     let mut now = Instant::ZERO;
     let mut rest = data;
     let mut next_id = 1;
@@ -87,7 +87,7 @@ pub fn ceremony_frames(data: &[u8]) {
         let outbound = op & 8 != 0;
         match usize::from(op % 8) {
             6 if !outbound => node.handle_opened(now, from),
-            6 => node.handle_closed(now, from, V1_10.sync_protocol, Stream::Outbound),
+            6 => node.handle_closed(now, from, ProtocolId::Sync, Stream::Outbound),
             7 => {
                 now = now + Duration::from_millis(u64::try_from(len).unwrap_or(0));
                 if node.poll_timeout().is_some_and(|t| t <= now) {
@@ -102,7 +102,7 @@ pub fn ceremony_frames(data: &[u8]) {
                     next_id += 1;
                     Stream::Inbound(InboundId(next_id))
                 };
-                let protocol = protocols.get(p).copied().unwrap_or(V1_10.sync_protocol);
+                let protocol = protocols.get(p).copied().unwrap_or(ProtocolId::Sync);
                 node.handle_frame(now, from, protocol, stream, body);
                 rest = tail.get(body.len()..).unwrap_or(&[]);
                 drain(&mut node, now);

@@ -2,7 +2,7 @@
 //! that reset, sends that fail, and crashed processes.
 
 use dkgd_ceremony::sync::{Side, SyncTransmit};
-use dkgd_ceremony::wire::{FrameDecoder, Framing, InboundId, TransmitKind};
+use dkgd_ceremony::wire::{FrameDecoder, Framing, InboundId, ProtocolId, TransmitKind};
 use dkgd_ceremony::{Outgoing, PeerIdx, Stream};
 
 use crate::net::Net;
@@ -31,10 +31,6 @@ fn sync_stream(from: usize, to: usize, side: Side) -> ((usize, usize), Stream) {
 }
 
 impl Net {
-    fn sync_protocol(&self, i: usize) -> Option<&'static str> {
-        self.nodes.get(i).map(|n| n.profile().sync_protocol)
-    }
-
     /// Hands `t` from node `a` to its recipient.
     pub(crate) fn deliver(&mut self, a: usize, t: Outgoing) {
         if self.crashed.contains(&a) {
@@ -54,20 +50,18 @@ impl Net {
                 if self.muted.contains(&a) || !self.streams.contains(&stream) {
                     return;
                 }
-                let Some(proto) = self.sync_protocol(b) else {
-                    return;
-                };
-                let body = self.maybe_tamper(a, b, proto, body(Framing::SYNC, &frame));
-                self.with(b, |c, now| c.handle_frame(now, peer(a), proto, rx, &body));
+                let body = self.maybe_tamper(a, b, ProtocolId::Sync, body(Framing::SYNC, &frame));
+                self.with(b, |c, now| {
+                    c.handle_frame(now, peer(a), ProtocolId::Sync, rx, &body)
+                });
             }
             Outgoing::Sync(SyncTransmit::Close { to, side }) => {
                 let b = to.as_usize();
                 let (stream, rx) = sync_stream(a, b, side);
                 if self.streams.remove(&stream) {
-                    let Some(proto) = self.sync_protocol(b) else {
-                        return;
-                    };
-                    self.with(b, |c, now| c.handle_closed(now, peer(a), proto, rx));
+                    self.with(b, |c, now| {
+                        c.handle_closed(now, peer(a), ProtocolId::Sync, rx)
+                    });
                 }
             }
             Outgoing::Stream(t) => {
@@ -143,12 +137,10 @@ impl Net {
                     Side::Client => Stream::Outbound,
                     Side::Server => Stream::Inbound(InboundId(0)),
                 };
-                if let Some(proto) = self.sync_protocol(a) {
-                    self.with(a, |c, now| c.handle_closed(now, to, proto, own));
-                }
-                if let Some(proto) = self.sync_protocol(b) {
-                    self.with(b, |c, now| c.handle_closed(now, peer(a), proto, rx));
-                }
+                self.with(a, |c, now| c.handle_closed(now, to, ProtocolId::Sync, own));
+                self.with(b, |c, now| {
+                    c.handle_closed(now, peer(a), ProtocolId::Sync, rx)
+                });
             }
             Outgoing::Sync(_) => {}
             Outgoing::Stream(t) => match t.kind {
@@ -185,16 +177,14 @@ impl Net {
             .collect();
         for (client, server) in streams {
             self.streams.remove(&(client, server));
-            if client == i {
-                if let Some(proto) = self.sync_protocol(server) {
-                    let rx = Stream::Inbound(InboundId(0));
-                    self.with(server, |c, now| c.handle_closed(now, peer(i), proto, rx));
-                }
-            } else if let Some(proto) = self.sync_protocol(client) {
-                self.with(client, |c, now| {
-                    c.handle_closed(now, peer(i), proto, Stream::Outbound)
-                });
-            }
+            let (other, rx) = if client == i {
+                (server, Stream::Inbound(InboundId(0)))
+            } else {
+                (client, Stream::Outbound)
+            };
+            self.with(other, |c, now| {
+                c.handle_closed(now, peer(i), ProtocolId::Sync, rx)
+            });
         }
         let lost: Vec<_> = self
             .pending
@@ -212,7 +202,13 @@ impl Net {
         }
     }
 
-    fn maybe_tamper(&mut self, from: usize, to: usize, protocol: &str, body: Vec<u8>) -> Vec<u8> {
+    fn maybe_tamper(
+        &mut self,
+        from: usize,
+        to: usize,
+        protocol: ProtocolId,
+        body: Vec<u8>,
+    ) -> Vec<u8> {
         match &mut self.tamper {
             Some((a, b, t)) if *a == from && *b == to => t.mutate(protocol, body),
             _ => body,

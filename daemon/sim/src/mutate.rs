@@ -2,6 +2,7 @@
 
 use dkgd_ceremony::wire::parsig::{pubkey_string, signature_json};
 use dkgd_ceremony::wire::proto::ParSigExMsg;
+use dkgd_ceremony::wire::ProtocolId;
 use dkgd_ceremony::Duty;
 use dkgd_crypto::bls::BlsSecretKey;
 use prost::Message;
@@ -11,7 +12,7 @@ use rand_chacha::ChaCha20Rng;
 /// Changes (or keeps) one frame body on its way from one node to another.
 pub trait Mutator {
     /// The body to deliver instead of `body`, which travels on `protocol`.
-    fn mutate(&mut self, protocol: &str, body: Vec<u8>) -> Vec<u8>;
+    fn mutate(&mut self, protocol: ProtocolId, body: Vec<u8>) -> Vec<u8>;
     /// How many bodies were changed so far.
     fn mutated(&self) -> usize;
 }
@@ -69,7 +70,7 @@ impl SeededTamper {
 }
 
 impl Mutator for SeededTamper {
-    fn mutate(&mut self, _protocol: &str, body: Vec<u8>) -> Vec<u8> {
+    fn mutate(&mut self, _protocol: ProtocolId, body: Vec<u8>) -> Vec<u8> {
         if self.below(6) != 0 {
             return body;
         }
@@ -119,7 +120,7 @@ impl TapeMutator {
 }
 
 impl Mutator for TapeMutator {
-    fn mutate(&mut self, _protocol: &str, body: Vec<u8>) -> Vec<u8> {
+    fn mutate(&mut self, _protocol: ProtocolId, body: Vec<u8>) -> Vec<u8> {
         match self.next() {
             Some(b) if b >= 192 => {
                 self.mutated += 1;
@@ -161,7 +162,10 @@ impl BadPartial {
 }
 
 impl Mutator for BadPartial {
-    fn mutate(&mut self, _protocol: &str, body: Vec<u8>) -> Vec<u8> {
+    fn mutate(&mut self, protocol: ProtocolId, body: Vec<u8>) -> Vec<u8> {
+        if protocol != ProtocolId::Parsigex {
+            return body;
+        }
         let Ok(mut msg) = ParSigExMsg::decode(body.as_slice()) else {
             return body;
         };

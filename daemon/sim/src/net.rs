@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dkgd_ceremony::sync::SyncTransmit;
-use dkgd_ceremony::wire::{Instant, Profile};
+use dkgd_ceremony::wire::{Instant, Profile, ProtocolId};
 use dkgd_ceremony::{Artifacts, Ceremony, CeremonyConfig, CeremonyError, Error, Event, Outgoing};
 use dkgd_crypto::k1::K1SecretKey;
 use dkgd_crypto::keystore::KdfStrength;
@@ -71,7 +71,7 @@ pub struct Net {
     /// Open sync client streams (client, server).
     pub(crate) streams: BTreeSet<(usize, usize)>,
     /// Inbound request streams awaiting an answer: id → (requester, responder, protocol).
-    pub(crate) pending: BTreeMap<u64, (usize, usize, &'static str)>,
+    pub(crate) pending: BTreeMap<u64, (usize, usize, ProtocolId)>,
     pub(crate) next_id: u64,
     /// Inbound ids of requests the links sent twice: nobody awaits their answers.
     pub(crate) ghosts: BTreeSet<u64>,

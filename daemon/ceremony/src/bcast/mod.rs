@@ -177,12 +177,12 @@ impl Bcast {
 
     /// The protocol of signature requests (`/charon/dkg/bcast/{1,2}.0.0/sig`).
     pub fn sig_protocol(&self) -> ProtocolId {
-        self.cfg.profile.bcast_sig_protocol
+        ProtocolId::BcastSig
     }
 
     /// The protocol of final messages (`/charon/dkg/bcast/{1,2}.0.0/msg`).
     pub fn msg_protocol(&self) -> ProtocolId {
-        self.cfg.profile.bcast_msg_protocol
+        ProtocolId::BcastMsg
     }
 
     /// The next bytes to send.

@@ -42,7 +42,7 @@ use crate::steps::nodesigs::NodeSigStep;
 use crate::steps::{commit, connect, registrations, Core, Inbox};
 use crate::sync::{Side, SyncConfig, SyncEvent, SyncNode};
 use crate::wire::proto::ParSigExMsg;
-use crate::wire::{decode, Instant, Profile};
+use crate::wire::{decode, Instant, Profile, ProtocolId};
 
 pub use types::{CeremonyConfig, CeremonyError, Event, Outgoing, Stream};
 pub use work::{Work, WorkDone};
@@ -244,15 +244,14 @@ impl Ceremony {
         &mut self,
         now: Instant,
         from: PeerIdx,
-        protocol: &str,
+        protocol: ProtocolId,
         stream: Stream,
         body: &[u8],
     ) {
-        let p = self.core.profile;
         if self.stopped {
             // After an abort our sync server still answers, with the reason (see
             // `SyncNode::abort`), while the driver lingers; nothing else is processed.
-            if protocol == p.sync_protocol && stream.sync_side() == Side::Server {
+            if protocol == ProtocolId::Sync && stream.sync_side() == Side::Server {
                 self.sync.handle_frame(now, from, Side::Server, body);
                 while let Some(t) = self.sync.poll_transmit() {
                     self.core.out.push_back(Outgoing::Sync(t));
@@ -260,55 +259,64 @@ impl Ceremony {
             }
             return;
         }
-        if protocol == p.sync_protocol {
-            self.sync.handle_frame(now, from, stream.sync_side(), body);
-        } else if protocol == p.bcast_sig_protocol {
-            match stream {
+        match protocol {
+            ProtocolId::Sync => self.sync.handle_frame(now, from, stream.sync_side(), body),
+            ProtocolId::BcastSig => match stream {
                 Stream::Inbound(id) => self.core.bcast.handle_sig_request(now, from, id, body),
                 Stream::Outbound => self.core.bcast.handle_sig_response(now, from, body),
+            },
+            ProtocolId::BcastMsg => self.core.bcast.handle_message(now, from, body),
+            ProtocolId::FrostRound1P2p => {
+                if !self.is_peer(from) {
+                    return;
+                }
+                self.core
+                    .inbox
+                    .frost_p2p
+                    .entry(from)
+                    .or_insert_with(|| body.to_vec());
             }
-        } else if protocol == p.bcast_msg_protocol {
-            self.core.bcast.handle_message(now, from, body);
-        } else if protocol == p.frost_round1_p2p_protocol {
-            if !self.is_peer(from) {
-                return;
+            ProtocolId::Parsigex => {
+                if let Err(e) = self.store_parsig(from, body) {
+                    self.abort(e);
+                }
             }
-            self.core
-                .inbox
-                .frost_p2p
-                .entry(from)
-                .or_insert_with(|| body.to_vec());
-        } else if protocol == p.parsigex_protocol {
-            if let Err(e) = self.store_parsig(from, body) {
-                self.abort(e);
-            }
+            // Served for charon's sake; it carries nothing the ceremony needs.
+            ProtocolId::Peerinfo => {}
         }
         self.advance(now);
     }
 
     /// A stream with `peer` closed: sync streams are reopened; a bcast signature-request
     /// stream closing before its answer fails that broadcast.
-    pub fn handle_closed(&mut self, now: Instant, peer: PeerIdx, protocol: &str, stream: Stream) {
+    pub fn handle_closed(
+        &mut self,
+        now: Instant,
+        peer: PeerIdx,
+        protocol: ProtocolId,
+        stream: Stream,
+    ) {
         if self.stopped {
             return;
         }
-        let p = self.core.profile;
-        if protocol == p.sync_protocol {
-            self.sync.handle_closed(now, peer, stream.sync_side());
-        } else if protocol == p.bcast_sig_protocol && stream == Stream::Outbound {
-            self.core.bcast.handle_request_failed(now, peer);
+        match protocol {
+            ProtocolId::Sync => self.sync.handle_closed(now, peer, stream.sync_side()),
+            ProtocolId::BcastSig if stream == Stream::Outbound => {
+                self.core.bcast.handle_request_failed(now, peer);
+            }
+            _ => {}
         }
         self.advance(now);
     }
 
     /// A one-way frame to `peer` could not be delivered: the ceremony aborts naming it.
-    pub fn handle_send_failed(&mut self, now: Instant, peer: PeerIdx, protocol: &str) {
+    pub fn handle_send_failed(&mut self, now: Instant, peer: PeerIdx, protocol: ProtocolId) {
         if !self.stopped {
             let step = self.step();
             self.abort(CeremonyError::SendFailed {
                 peer,
                 step,
-                protocol: protocol.to_string(),
+                protocol: self.core.profile.id(protocol),
             });
             self.advance(now);
         }

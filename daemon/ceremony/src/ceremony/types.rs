@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::index::PeerIdx;
 use crate::step::Step;
 use crate::sync::{SyncError, SyncTimers, SyncTransmit};
-use crate::wire::{InboundId, Profile, ProtocolId, Transmit, WireError};
+use crate::wire::{InboundId, Profile, Transmit, WireError};
 
 /// How a ceremony runs (the plan says *what* it creates).
 #[derive(Debug, Clone)]
@@ -90,8 +90,8 @@ pub enum CeremonyError {
         peer: PeerIdx,
         /// The step.
         step: Step,
-        /// The protocol.
-        protocol: ProtocolId,
+        /// The protocol's ID string.
+        protocol: &'static str,
         /// What is wrong.
         why: WireError,
     },
@@ -122,8 +122,8 @@ pub enum CeremonyError {
         peer: PeerIdx,
         /// The step.
         step: Step,
-        /// The protocol.
-        protocol: String,
+        /// The protocol's ID string.
+        protocol: &'static str,
     },
     /// The driver failed to stage or publish the artifacts.
     #[error("writing the artifacts failed: {reason}")]

@@ -18,7 +18,7 @@ use crate::wire::frost::{
     decode_round1_casts, decode_round1_p2p, decode_round2_casts, encode_round1_casts,
     encode_round1_p2p, encode_round2_casts,
 };
-use crate::wire::Instant;
+use crate::wire::{Instant, ProtocolId};
 
 /// Where the DKG is.
 pub(crate) enum DkgStep {
@@ -67,7 +67,7 @@ impl DkgStep {
         };
         let (state, out) = made.map_err(frost)?;
         core.broadcast(now, Topic::FrostRound1Cast, encode_round1_casts(&out.cast))?;
-        let protocol = core.profile.frost_round1_p2p_protocol;
+        let protocol = ProtocolId::FrostRound1P2p;
         for (to, msg) in &out.direct {
             let peer = PeerIdx::from_share_idx(*to).ok_or(err(crate::Error::Internal(
                 "direct message to a non-participant",

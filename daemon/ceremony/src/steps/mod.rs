@@ -114,7 +114,7 @@ impl Core {
 pub(crate) fn malformed(
     peer: PeerIdx,
     step: Step,
-    protocol: ProtocolId,
+    protocol: &'static str,
     why: WireError,
 ) -> CeremonyError {
     CeremonyError::Malformed {

@@ -10,6 +10,7 @@ use crate::index::PeerIdx;
 use crate::partials::PartialSignatures;
 use crate::step::Step;
 use crate::wire::parsig::{decode_partials, encode_partials};
+use crate::wire::ProtocolId;
 
 /// An exchange in flight.
 pub(crate) struct Exchange {
@@ -62,7 +63,7 @@ impl Exchange {
             };
             let body = encode_partials(&set, &keys.group_keys)
                 .map_err(|_| err(crate::Error::Internal("encoding our partial signatures")))?;
-            let protocol = core.profile.parsigex_protocol;
+            let protocol = ProtocolId::Parsigex;
             for peer in core.others() {
                 core.send_oneway(peer, protocol, &body);
             }

@@ -48,7 +48,7 @@ use dkgd_crypto::k1::K1SecretKey;
 
 use crate::index::PeerIdx;
 use crate::wire::proto::Timestamp;
-use crate::wire::{Instant, Profile, ProtocolId, WireError};
+use crate::wire::{Instant, Profile, WireError};
 use negotiate::{Negotiation, PeerVersion};
 
 pub use config::{SyncConfig, SyncTimers};
@@ -254,7 +254,7 @@ impl SyncNode {
     }
 
     /// The libp2p protocol of sync streams (`/charon/dkg/sync/1.0.0/`).
-    pub fn protocol(&self) -> ProtocolId {
+    pub fn protocol(&self) -> &'static str {
         self.cfg.profile.sync_protocol
     }
 

@@ -33,8 +33,36 @@ use crate::index::PeerIdx;
 pub use framing::{FrameDecoder, FrameError, Framing};
 pub use profile::{BcastHash, Profile};
 
-/// A libp2p protocol ID (e.g. `/charon/parsigex/2.0.0`) or a bcast message ID.
-pub type ProtocolId = &'static str;
+/// A libp2p protocol of the ceremony. The wire profile maps it to charon's ID string
+/// ([`Profile::id`]) and a driver maps an inbound ID back ([`Profile::protocol`]): an ID the
+/// profile does not know never reaches a machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ProtocolId {
+    /// Sync (long-lived stream, [`Framing::Sync`]).
+    Sync,
+    /// bcast signature requests (request/response).
+    BcastSig,
+    /// bcast final messages (one-way).
+    BcastMsg,
+    /// FROST round-1 direct shares (one-way).
+    FrostRound1P2p,
+    /// Partial-signature exchange (one-way).
+    Parsigex,
+    /// Peer info (request/response; served by charon during a DKG).
+    Peerinfo,
+}
+
+impl ProtocolId {
+    /// Every protocol.
+    pub const ALL: [ProtocolId; 6] = [
+        ProtocolId::Sync,
+        ProtocolId::BcastSig,
+        ProtocolId::BcastMsg,
+        ProtocolId::FrostRound1P2p,
+        ProtocolId::Parsigex,
+        ProtocolId::Peerinfo,
+    ];
+}
 
 /// A point in time on the driver's monotonic clock, as the time elapsed since an origin the
 /// driver chose (usually its start). The protocol machines never read a clock: every input

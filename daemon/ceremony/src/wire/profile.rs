@@ -52,25 +52,25 @@ pub struct Profile {
     /// Whether this minor's `MsgSync` has `nickname` (field 6).
     pub sync_nickname: bool,
     /// The sync protocol (long-lived stream, [`Framing::Sync`]).
-    pub sync_protocol: ProtocolId,
+    pub sync_protocol: &'static str,
     /// bcast signature requests (request/response).
-    pub bcast_sig_protocol: ProtocolId,
+    pub bcast_sig_protocol: &'static str,
     /// bcast final messages (one-way).
-    pub bcast_msg_protocol: ProtocolId,
+    pub bcast_msg_protocol: &'static str,
     /// How bcast hashes what peers sign.
     pub bcast_hash: BcastHash,
     /// bcast message ID of FROST round-1 broadcasts.
     pub frost_round1_cast_id: &'static str,
     /// FROST round-1 direct shares (one-way).
-    pub frost_round1_p2p_protocol: ProtocolId,
+    pub frost_round1_p2p_protocol: &'static str,
     /// bcast message ID of FROST round-2 broadcasts.
     pub frost_round2_cast_id: &'static str,
     /// bcast message ID of node signatures.
     pub node_sig_id: &'static str,
     /// Partial-signature exchange (one-way).
-    pub parsigex_protocol: ProtocolId,
+    pub parsigex_protocol: &'static str,
     /// Peer info (request/response; charon serves it during a DKG).
-    pub peerinfo_protocol: ProtocolId,
+    pub peerinfo_protocol: &'static str,
     /// Largest sync message.
     pub max_sync_frame_bytes: usize,
     /// Largest delimited message.
@@ -85,17 +85,17 @@ pub struct Profile {
     pub charon_shutdown_bound: Option<Duration>,
 }
 
-const SYNC: ProtocolId = "/charon/dkg/sync/1.0.0/";
-const BCAST1_SIG: ProtocolId = "/charon/dkg/bcast/1.0.0/sig";
-const BCAST1_MSG: ProtocolId = "/charon/dkg/bcast/1.0.0/msg";
-const BCAST2_SIG: ProtocolId = "/charon/dkg/bcast/2.0.0/sig";
-const BCAST2_MSG: ProtocolId = "/charon/dkg/bcast/2.0.0/msg";
+const SYNC: &str = "/charon/dkg/sync/1.0.0/";
+const BCAST1_SIG: &str = "/charon/dkg/bcast/1.0.0/sig";
+const BCAST1_MSG: &str = "/charon/dkg/bcast/1.0.0/msg";
+const BCAST2_SIG: &str = "/charon/dkg/bcast/2.0.0/sig";
+const BCAST2_MSG: &str = "/charon/dkg/bcast/2.0.0/msg";
 const FROST_R1_CAST: &str = "/charon/dkg/frost/2.0.0/round1/cast";
-const FROST_R1_P2P: ProtocolId = "/charon/dkg/frost/2.0.0/round1/p2p";
+const FROST_R1_P2P: &str = "/charon/dkg/frost/2.0.0/round1/p2p";
 const FROST_R2_CAST: &str = "/charon/dkg/frost/2.0.0/round2/cast";
 const NODE_SIG: &str = "/charon/dkg/node_sig";
-const PARSIGEX: ProtocolId = "/charon/parsigex/2.0.0";
-const PEERINFO: ProtocolId = "/charon/peerinfo/2.0.0";
+const PARSIGEX: &str = "/charon/parsigex/2.0.0";
+const PEERINFO: &str = "/charon/peerinfo/2.0.0";
 
 /// The bcast 1.0.0 line (charon v1.7 – v1.10) with `version` as its sync string.
 const fn bcast1(name: &'static str, sync_nickname: bool, shutdown_ready_step: bool) -> Profile {
@@ -180,6 +180,24 @@ impl Profile {
         (Version::V1_6..=self.max_definition_version).contains(&version)
     }
 
+    /// charon's ID string of `protocol` in this profile.
+    pub fn id(&self, protocol: ProtocolId) -> &'static str {
+        match protocol {
+            ProtocolId::Sync => self.sync_protocol,
+            ProtocolId::BcastSig => self.bcast_sig_protocol,
+            ProtocolId::BcastMsg => self.bcast_msg_protocol,
+            ProtocolId::FrostRound1P2p => self.frost_round1_p2p_protocol,
+            ProtocolId::Parsigex => self.parsigex_protocol,
+            ProtocolId::Peerinfo => self.peerinfo_protocol,
+        }
+    }
+
+    /// The protocol whose ID string is `id` in this profile; `None` for any other string
+    /// (another charon version's ID, or no ceremony protocol at all).
+    pub fn protocol(&self, id: &str) -> Option<ProtocolId> {
+        ProtocolId::ALL.into_iter().find(|p| self.id(*p) == id)
+    }
+
     /// The framing of `protocol`, if it belongs to this profile.
     pub fn framing(&self, protocol: &str) -> Option<Framing> {
         if protocol == self.sync_protocol {
@@ -201,15 +219,8 @@ impl Profile {
     }
 
     /// Every libp2p protocol of this profile (bcast message IDs are not protocols).
-    pub fn protocols(&self) -> [ProtocolId; 6] {
-        [
-            self.sync_protocol,
-            self.bcast_sig_protocol,
-            self.bcast_msg_protocol,
-            self.frost_round1_p2p_protocol,
-            self.parsigex_protocol,
-            self.peerinfo_protocol,
-        ]
+    pub fn protocols(&self) -> [&'static str; 6] {
+        ProtocolId::ALL.map(|p| self.id(p))
     }
 }
 
@@ -220,8 +231,8 @@ pub fn framing_of(protocol: &str) -> Option<Framing> {
 }
 
 /// Every libp2p protocol of every profile, without duplicates, oldest profile first.
-pub fn all_protocols() -> Vec<ProtocolId> {
-    let mut out: Vec<ProtocolId> = Vec::new();
+pub fn all_protocols() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
     for p in ALL {
         for id in p.protocols() {
             if !out.contains(&id) {
@@ -301,6 +312,21 @@ mod tests {
         assert!(V1_10.accepts_definition(Version::V1_6));
         assert!(!V1_10.accepts_definition(Version::V1_11));
         assert!(V1_11.accepts_definition(Version::V1_11));
+    }
+
+    #[test]
+    fn typed_protocols_map_to_each_profiles_strings_and_back() {
+        for p in ALL {
+            for id in ProtocolId::ALL {
+                assert_eq!(p.protocol(p.id(id)), Some(id), "{} {id:?}", p.name);
+            }
+        }
+        assert_eq!(V1_10.id(ProtocolId::BcastSig), BCAST1_SIG);
+        assert_eq!(V1_11.id(ProtocolId::BcastSig), BCAST2_SIG);
+        // Another version's ID, or no ceremony protocol at all: unknown, explicitly.
+        assert_eq!(V1_11.protocol(BCAST1_MSG), None);
+        assert_eq!(V1_10.protocol("/charon/dkg/sync/1.0.0"), None);
+        assert_eq!(V1_10.protocol(""), None);
     }
 
     #[test]

@@ -25,7 +25,7 @@ use std::time::Duration;
 use dkgd_ceremony::ceremony::WorkDone;
 use dkgd_ceremony::sync::{Side, SyncTransmit};
 use dkgd_ceremony::wire::profile::{all_protocols, framing_of};
-use dkgd_ceremony::wire::{FrameDecoder, InboundId, Profile, TransmitKind};
+use dkgd_ceremony::wire::{FrameDecoder, InboundId, Profile, ProtocolId, TransmitKind};
 use dkgd_ceremony::{Ceremony, CeremonyError, Event, Outgoing, PeerIdx, Step, Stream};
 use dkgd_formats::enr::PeerId;
 use dkgd_p2p::{Host, Protocol};
@@ -296,10 +296,11 @@ pub async fn run(
                             continue;
                         };
                         let (host, tx) = (host.clone(), tx.clone());
-                        let p2p = p2p_protocol(t.protocol)?;
+                        let id = ceremony.profile().id(t.protocol);
+                        let p2p = p2p_protocol(id)?;
                         Traffic::add(&mut traffic.sent, t.frame.len());
                         tokio::spawn(async move {
-                            send_one(host, peer, p2p, t.to, t.protocol, kind, t.frame, tx).await;
+                            send_one(host, peer, p2p, t.to, id, kind, t.frame, tx).await;
                         });
                     }
                 },
@@ -464,9 +465,11 @@ pub async fn run(
             Input::Inbound(id, w) => {
                 responders.insert(id, w);
             }
-            Input::Frame(peer, protocol, stream, body) => {
+            Input::Frame(peer, id, stream, body) => {
                 Traffic::add(&mut traffic.received, body.len());
-                ceremony.handle_frame(t, peer, protocol, stream, &body);
+                if let Some(protocol) = known(&ceremony, peer, id) {
+                    ceremony.handle_frame(t, peer, protocol, stream, &body);
+                }
             }
             Input::Closed(peer, protocol, stream) => {
                 if let Stream::Inbound(InboundId(id)) = stream {
@@ -483,9 +486,15 @@ pub async fn run(
                 } else if protocol == sync_protocol {
                     clients.remove(&peer);
                 }
-                ceremony.handle_closed(t, peer, protocol, stream);
+                if let Some(p) = known(&ceremony, peer, protocol) {
+                    ceremony.handle_closed(t, peer, p, stream);
+                }
             }
-            Input::SendFailed(peer, protocol) => ceremony.handle_send_failed(t, peer, protocol),
+            Input::SendFailed(peer, id) => {
+                if let Some(protocol) = known(&ceremony, peer, id) {
+                    ceremony.handle_send_failed(t, peer, protocol);
+                }
+            }
             Input::WorkDone(done) => ceremony.handle_work_done(t, done),
             Input::Committed(r) => {
                 written.finish_staging(r.is_ok());
@@ -622,8 +631,10 @@ async fn linger(
             Some(Input::InboundSync(peer, _, w)) => {
                 servers.insert(peer, w);
             }
-            Some(Input::Frame(peer, protocol, stream, body)) => {
-                ceremony.handle_frame(now(), peer, protocol, stream, &body);
+            Some(Input::Frame(peer, id, stream, body)) => {
+                if let Some(protocol) = known(ceremony, peer, id) {
+                    ceremony.handle_frame(now(), peer, protocol, stream, &body);
+                }
             }
             Some(Input::Committed(r)) => written.finish_staging(r.is_ok()),
             Some(_) => {}
@@ -656,6 +667,22 @@ fn served(profile: &Profile, negotiate: bool) -> Vec<&'static str> {
     } else {
         profile.protocols().to_vec()
     }
+}
+
+/// The ceremony's protocol for an ID string a stream used. While the charon version is
+/// being negotiated every profile's IDs are served, so a peer may use one the profile
+/// settled on does not have (bcast 1.0.0 vs 2.0.0): that is said, and the frame dropped.
+fn known(ceremony: &Ceremony, peer: PeerIdx, id: &str) -> Option<ProtocolId> {
+    let protocol = ceremony.profile().protocol(id);
+    if protocol.is_none() {
+        tracing::warn!(
+            peer = %peer,
+            protocol = id,
+            profile = ceremony.profile().name,
+            "a stream on a protocol this ceremony's charon version does not speak; ignored"
+        );
+    }
+    protocol
 }
 
 fn p2p_protocol(protocol: &str) -> Result<Protocol, dkgd_p2p::Error> {
