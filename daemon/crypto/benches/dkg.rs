@@ -11,7 +11,8 @@
 
 use std::time::{Duration, Instant};
 
-use dkgd_crypto::frost::threshold::{combine_signatures, partial_sign, verify};
+use dkgd_crypto::bls::{threshold_combine_signatures, BlsSignature};
+use dkgd_crypto::frost::threshold::{partial_sign, verify};
 use dkgd_crypto::frost::{
     round1, FrostParams, Round1Casts, Round1P2P, Round1ShamirShare, Round2Casts, ShareBytes,
     ShareIdx,
@@ -118,13 +119,18 @@ fn ceremony(n: u32) {
     let start = Instant::now();
     let mut sigs = Vec::new();
     for v in 0..V as usize {
-        let ps: Vec<(ShareIdx, [u8; 96])> = partials
+        // The ceremony's combination path (partials decoded as the ceremony decodes them).
+        let ps: Vec<(u32, BlsSignature)> = partials
             .iter()
             .take(t as usize)
             .enumerate()
-            .map(|(p, row)| (idx(p as u32 + 1), row[v]))
+            .map(|(p, row)| (p as u32 + 1, BlsSignature::from_bytes(&row[v]).expect("G2")))
             .collect();
-        sigs.push(combine_signatures(&ps).expect("combine"));
+        sigs.push(
+            threshold_combine_signatures(&ps)
+                .expect("combine")
+                .to_bytes(),
+        );
     }
     let agg = start.elapsed();
     let start = Instant::now();

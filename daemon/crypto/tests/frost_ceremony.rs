@@ -9,10 +9,11 @@
 
 mod frost_support;
 
-use dkgd_crypto::frost::threshold::{
-    combine_public_shares, combine_signatures, partial_sign, recover_secret, verify,
+use dkgd_crypto::bls::{
+    interpolate_public_key, threshold_combine_signatures, BlsPublicKey, BlsSignature,
 };
-use dkgd_crypto::frost::{FrostError, FrostParams, ShareIdx, ValidatorKeys};
+use dkgd_crypto::frost::threshold::{partial_sign, recover_secret, verify};
+use dkgd_crypto::frost::{FrostError, FrostParams, ValidatorKeys};
 use frost_support::{default_threshold, idx, run_honest};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
@@ -85,12 +86,15 @@ fn check(n: u32, t: u32, v: u32, seed: u64) {
                 gk,
                 "subset {s:?} must reconstruct the group secret"
             );
-            let pubs: Vec<(ShareIdx, [u8; 48])> = s
+            let pubs: Vec<(u32, BlsPublicKey)> = s
                 .iter()
-                .map(|i| (idx(*i), first.public_shares[*i as usize - 1]))
+                .map(|i| {
+                    let share = first.public_shares[*i as usize - 1];
+                    (*i, BlsPublicKey::from_bytes(&share).expect("a G1 point"))
+                })
                 .collect();
             assert_eq!(
-                combine_public_shares(&pubs).expect("valid"),
+                interpolate_public_key(&pubs).expect("valid").to_bytes(),
                 gk,
                 "subset {s:?}"
             );
@@ -113,11 +117,18 @@ fn check(n: u32, t: u32, v: u32, seed: u64) {
         }
         let mut last = None;
         for s in sets.iter().take(4).chain(sets.last()) {
-            let ps: Vec<(ShareIdx, [u8; 96])> = s
+            let ps: Vec<(u32, BlsSignature)> = s
                 .iter()
-                .map(|i| (idx(*i), partials[*i as usize - 1]))
+                .map(|i| {
+                    (
+                        *i,
+                        BlsSignature::from_bytes(&partials[*i as usize - 1]).expect("a G2 point"),
+                    )
+                })
                 .collect();
-            let sig = combine_signatures(&ps).expect("valid partials");
+            let sig = threshold_combine_signatures(&ps)
+                .expect("valid partials")
+                .to_bytes();
             verify(&gk, msg.as_bytes(), &sig).expect("group signature verifies");
             if let Some(prev) = last {
                 assert_eq!(prev, sig, "BLS signatures are unique");

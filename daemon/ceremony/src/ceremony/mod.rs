@@ -342,10 +342,17 @@ impl Ceremony {
                 _ => self.phase_timeout,
             };
             let step = self.step();
+            let disconnected = self
+                .core
+                .others()
+                .into_iter()
+                .filter(|p| !self.sync.is_peer_connected(*p))
+                .collect();
             self.abort(CeremonyError::TimedOut {
                 step,
                 missing,
                 after,
+                disconnected,
             });
         }
         self.advance(now);

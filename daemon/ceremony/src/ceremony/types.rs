@@ -106,14 +106,17 @@ pub enum CeremonyError {
         what: &'static str,
     },
     /// A step or barrier did not finish in time.
-    #[error("step {step} timed out after {after:?} waiting for peer(s) {}", crate::index::peer_list(.missing))]
+    #[error("step {step} timed out after {after:?} waiting for peer(s) {}{}", crate::index::peer_list(.missing), lost_note(.disconnected))]
     TimedOut {
         /// The step.
         step: Step,
-        /// The peers still missing.
+        /// The peers still missing, those whose connection is down first.
         missing: Vec<PeerIdx>,
         /// The bound.
         after: Duration,
+        /// The peers whose connection was down at the time, missing or not: the others may
+        /// be missing only because they wait for one of these.
+        disconnected: Vec<PeerIdx>,
     },
     /// The driver could not send to a peer.
     #[error("sending to peer {peer} on {protocol} failed in step {step}")]
@@ -133,8 +136,21 @@ pub enum CeremonyError {
     },
 }
 
+/// `"; peer(s) … disconnected"` when any were, for [`CeremonyError::TimedOut`].
+fn lost_note(disconnected: &[PeerIdx]) -> String {
+    if disconnected.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; disconnected: peer(s) {}",
+            crate::index::peer_list(disconnected)
+        )
+    }
+}
+
 impl CeremonyError {
-    /// The peer at fault (the first missing one for timeouts), if any.
+    /// The peer at fault, if any (for timeouts: the first disconnected peer, else the first
+    /// missing one).
     pub fn culprit(&self) -> Option<PeerIdx> {
         match self {
             CeremonyError::Ceremony { source, .. } => source.culprit(),
@@ -143,7 +159,11 @@ impl CeremonyError {
             CeremonyError::Malformed { peer, .. }
             | CeremonyError::Unexpected { peer, .. }
             | CeremonyError::SendFailed { peer, .. } => Some(*peer),
-            CeremonyError::TimedOut { missing, .. } => missing.first().copied(),
+            CeremonyError::TimedOut {
+                missing,
+                disconnected,
+                ..
+            } => disconnected.first().or(missing.first()).copied(),
             CeremonyError::Commit { .. } => None,
         }
     }

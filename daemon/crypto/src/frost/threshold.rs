@@ -1,11 +1,12 @@
 //! Threshold BLS over FROST shares (charon-dkg-protocol.md §1.9): partial signatures with a
-//! share, Lagrange combination at x = 0 of partial signatures (G2) or public shares (G1), and
-//! verification, all in Ethereum's ciphersuite (min-pk, proof-of-possession DST).
+//! share, secret recovery, and verification, in Ethereum's ciphersuite (min-pk,
+//! proof-of-possession DST). Combining partial signatures (G2) or public shares (G1) is
+//! [`crate::bls::threshold_combine_signatures`] / [`crate::bls::interpolate_public_key`]:
+//! one implementation, the one the ceremony and lock verification use.
 
-use blstrs::{G1Affine, G1Projective, G2Affine, G2Projective, Scalar};
+use blstrs::{G1Projective, Scalar};
 use ff::Field;
-use group::prime::PrimeCurveAffine;
-use group::{Curve, Group};
+use group::Group;
 use zeroize::Zeroizing;
 
 use super::codec;
@@ -25,12 +26,6 @@ pub enum ThresholdError {
     /// The same share index was given twice.
     #[error("share index {0} appears twice")]
     DuplicateIndex(ShareIdx),
-    /// A partial signature is not a valid non-identity G2 point.
-    #[error("signature of share {0} is not a valid G2 point")]
-    InvalidSignature(ShareIdx),
-    /// A public share is not a valid non-identity G1 point.
-    #[error("public key of share {0} is not a valid G1 point")]
-    InvalidPublicShare(ShareIdx),
     /// The secret share is zero and cannot sign.
     #[error("secret share {0} is not a valid BLS secret key")]
     InvalidSecret(ShareIdx),
@@ -68,37 +63,6 @@ fn lagrange_at_zero(xs: &[ShareIdx]) -> Result<Vec<Scalar>, ThresholdError> {
         out.push(num * inv);
     }
     Ok(out)
-}
-
-/// Combines partial signatures of distinct shares into the group signature
-/// `Σ λ_j·σ_j` (charon's `tbls.ThresholdAggregate`). With at least `t` honest partials of one
-/// message the result verifies under the group key; it is not verified here.
-pub fn combine_signatures(partials: &[(ShareIdx, [u8; 96])]) -> Result<[u8; 96], ThresholdError> {
-    let xs: Vec<ShareIdx> = partials.iter().map(|(i, _)| *i).collect();
-    let lambdas = lagrange_at_zero(&xs)?;
-    let mut acc = G2Projective::identity();
-    for ((idx, sig), l) in partials.iter().zip(&lambdas) {
-        let p: G2Affine = Option::from(G2Affine::from_compressed(sig))
-            .filter(|p: &G2Affine| !bool::from(p.is_identity()))
-            .ok_or(ThresholdError::InvalidSignature(*idx))?;
-        acc += p * l;
-    }
-    Ok(acc.to_affine().to_compressed())
-}
-
-/// Interpolates public key shares at 0: any `t` of a validator's public shares give its group
-/// public key.
-pub fn combine_public_shares(shares: &[(ShareIdx, [u8; 48])]) -> Result<[u8; 48], ThresholdError> {
-    let xs: Vec<ShareIdx> = shares.iter().map(|(i, _)| *i).collect();
-    let lambdas = lagrange_at_zero(&xs)?;
-    let mut acc = G1Projective::identity();
-    for ((idx, pk), l) in shares.iter().zip(&lambdas) {
-        let p: G1Affine = Option::from(G1Affine::from_compressed(pk))
-            .filter(|p: &G1Affine| !bool::from(p.is_identity()))
-            .ok_or(ThresholdError::InvalidPublicShare(*idx))?;
-        acc += p * l;
-    }
-    Ok(acc.to_affine().to_compressed())
 }
 
 /// A secret recovered by interpolating `t` shares (tests, key recovery tools). Wiped on drop.
