@@ -98,8 +98,12 @@ impl Net {
                             self.pending.remove(&id);
                             return; // the answer to a copy nobody awaits
                         }
-                        let requester = self.pending.remove(&id).map(|p| p.0);
-                        assert_eq!(requester, Some(b), "an answer goes to its requester");
+                        match self.pending.remove(&id) {
+                            Some((requester, ..)) => {
+                                assert_eq!(requester, b, "an answer goes to its requester");
+                            }
+                            None => return, // the requester crashed meanwhile
+                        }
                         Stream::Outbound
                     }
                 };
