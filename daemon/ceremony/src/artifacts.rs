@@ -10,9 +10,9 @@ use dkgd_formats::ssz::Root;
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
-use crate::dkg::DkgOutput;
 use crate::error::Error;
 use crate::index::{validators, ValidatorIdx};
+use crate::keygen::DkgOutput;
 use crate::plan::Plan;
 
 /// One EIP-2335 keystore of this node's share of a validator, and its password.

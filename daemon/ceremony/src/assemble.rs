@@ -18,10 +18,10 @@ use dkgd_formats::lock::{DistValidator, Lock};
 use dkgd_formats::ssz::Root;
 use dkgd_formats::verify::{verify_definition, verify_lock, Status};
 
-use crate::dkg::PublicKeys;
 use crate::duties::{Duties, Duty};
 use crate::error::Error;
 use crate::index::validators;
+use crate::keygen::PublicKeys;
 use crate::plan::Plan;
 
 /// The lock before its signatures: everything the lock hash covers.

@@ -16,8 +16,8 @@
 //!   0    preconditions               plan::Plan::new (version, algorithm, t,  data-dir preflight,
 //!                                    n, V, network, ENRs, our index,          key lock, sync: version
 //!                                    hashes, EIP-712 signatures)              + definition hash agree
-//!   1    DKG                         dkg::start → frost round 1 → round 2     bcast of casts, p2p of
-//!                                    → dkg::DkgOutput                         shares (protobuf)
+//!   1    DKG                         keygen::start → frost round 1 → round 2  bcast of casts, p2p of
+//!                                    → keygen::DkgOutput                      shares (protobuf)
 //!   2    deposit data (per amount)   duties::Duties, partials::sign,          parsigex (duty 200+k),
 //!                                    partials::aggregate_threshold            timeouts
 //!   3    builder registrations       same, Duty::BuilderRegistration          parsigex (duty 102)
@@ -35,8 +35,8 @@
 //! 1. **Plan** ([`plan`]): a definition is accepted only if `charon dkg` would accept it for
 //!    the default FROST algorithm; the result names our [`PeerIdx`] (0-based) and
 //!    [`ShareIdx`] (1-based). Errors name the JSON field ([`DefinitionProblem::field`]).
-//! 2. **DKG** ([`dkg`]): `dkgd_crypto::frost` runs the two rounds for all validators at once;
-//!    [`dkg::DkgOutput`] re-derives our public shares and decodes every key once.
+//! 2. **DKG** ([`keygen`]): `dkgd_crypto::frost` runs the two rounds for all validators at once;
+//!    [`keygen::DkgOutput`] re-derives our public shares and decodes every key once.
 //! 3. **Duties** ([`duties`]): deposit messages per distinct amount, then builder
 //!    registrations, then the lock hash, each with its signing root.
 //! 4. **Partial signatures** ([`partials`]): every node signs every duty with every share;
@@ -68,10 +68,10 @@ pub mod assemble;
 pub mod bcast;
 pub mod ceremony;
 pub mod definition;
-pub mod dkg;
 pub mod duties;
 pub mod error;
 pub mod index;
+pub mod keygen;
 pub mod nodesigs;
 pub mod partials;
 pub mod plan;

@@ -22,10 +22,10 @@
 use dkgd_crypto::bls::{self, BlsPublicKey, BlsSignature};
 use dkgd_crypto::frost::threshold::partial_sign;
 
-use crate::dkg::{DkgOutput, PublicKeys};
 use crate::duties::{Duties, Duty};
 use crate::error::{Error, Misbehaviour};
 use crate::index::{validators, PeerIdx, ShareIdx, ValidatorIdx};
+use crate::keygen::{DkgOutput, PublicKeys};
 use crate::plan::Plan;
 
 /// One node's partial signatures for one duty: entry `v` is its share's signature of

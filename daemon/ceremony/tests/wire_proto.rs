@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // test harness: a failed unwrap is a failed test
 
-use dkgd_ceremony::duties::Duty as CeremonyDuty;
+use dkgd_ceremony::duties::Duty;
 use dkgd_ceremony::partials::PartialSignatures;
 use dkgd_ceremony::wire::frost::{
     decode_round1_casts, decode_round1_p2p, decode_round2_casts, encode_round1_casts,
@@ -181,7 +181,7 @@ fn parsigex_bytes_and_json_quirk() {
         },
     );
     let m = ParSigExMsg {
-        duty: Some(Duty {
+        duty: Some(CoreDuty {
             slot: 101,
             r#type: 3,
         }),
@@ -194,7 +194,7 @@ fn parsigex_bytes_and_json_quirk() {
     assert_eq!(hex(&m.encode_to_vec()), want);
     // Deposit duties use slot 200 + k: two varint bytes.
     assert_eq!(
-        hex(&Duty {
+        hex(&CoreDuty {
             slot: 200,
             r#type: 3
         }
@@ -223,7 +223,7 @@ fn parsigex_bytes_and_json_quirk() {
 #[test]
 fn parsigex_round_trip_and_checks() {
     let keys = [[1u8; 48], [2u8; 48]];
-    let duty = CeremonyDuty::Deposit {
+    let duty = Duty::Deposit {
         index: 1,
         amount_gwei: 32_000_000_000,
     };
@@ -235,7 +235,7 @@ fn parsigex_round_trip_and_checks() {
     let bytes = encode_partials(&set, &keys).unwrap();
     assert_eq!(decode_partials(&bytes, duty, &keys).unwrap(), set);
     // Another duty, a missing validator, a mismatching raw signature: refused.
-    assert!(decode_partials(&bytes, CeremonyDuty::LockHash, &keys).is_err());
+    assert!(decode_partials(&bytes, Duty::LockHash, &keys).is_err());
     assert!(decode_partials(&bytes, duty, &[[1u8; 48], [3u8; 48]]).is_err());
     let mut msg = ParSigExMsg::decode(bytes.as_slice()).unwrap();
     msg.data_set
@@ -353,7 +353,7 @@ proptest! {
         let _ = dkgd_ceremony::wire::frost::decode_round1_casts(&bytes);
         let _ = decode_round1_p2p(&bytes);
         let _ = decode_round2_casts(&bytes);
-        let _ = decode_partials(&bytes, CeremonyDuty::LockHash, &[[1u8; 48]]);
+        let _ = decode_partials(&bytes, Duty::LockHash, &[[1u8; 48]]);
         let _ = parse_signature_json(&bytes);
     }
 

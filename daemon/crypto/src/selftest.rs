@@ -68,7 +68,7 @@ fn bytes<const N: usize>(h: &str, check: &'static str) -> Result<[u8; N], SelfTe
 }
 
 /// Runs the known-answer tests; `Err` names the first check that failed.
-pub fn run() -> Result<(), SelfTestError> {
+pub fn check() -> Result<(), SelfTestError> {
     // 1. Key derivation.
     let dep_sk = SecretKey::from_bytes(&bytes::<32>(DEP_SECRET, "constants")?)
         .map_err(|_| fail("secret key decoding"))?;
@@ -184,7 +184,7 @@ mod tests {
     #[test]
     fn self_test_passes_quickly() {
         let start = std::time::Instant::now();
-        assert_eq!(run(), Ok(()));
+        assert_eq!(check(), Ok(()));
         eprintln!("selftest: {:?}", start.elapsed());
     }
 }

@@ -16,7 +16,7 @@
 //!                     ──▶ load key (dkgd-store)
 //!                     ──▶ harden::lock_in_memory(&key) mlock, or a warning when refused
 //!
-//!  dkgd run ──▶ run::run(config, hooks) ── Lifecycle ◀─inputs── inbox, timers, child, signals
+//!  dkgd run ──▶ run::run_daemon(config, hooks) ── Lifecycle ◀─inputs── inbox, timers, child, signals
 //!                                      └─ watch<Snapshot> ──▶ status::server (read-only)
 //! ```
 

@@ -27,7 +27,7 @@ pub(crate) struct Behaviour {
     pub(crate) identify: identify::Behaviour,
     pub(crate) ping: ping::Behaviour,
     pub(crate) dcutr: dcutr::Behaviour,
-    pub(crate) stream: crate::streams::Behaviour,
+    pub(crate) stream: crate::stream_behaviour::Behaviour,
 }
 
 /// Builds a cluster node's swarm: TCP (no delay) + Noise + yamux, plus the relay transport.
@@ -58,7 +58,7 @@ pub(crate) fn build_swarm(
             ),
             ping: ping::Behaviour::default(),
             dcutr: dcutr::Behaviour::new(key.public().to_peer_id()),
-            stream: crate::streams::Behaviour::new(protocols),
+            stream: crate::stream_behaviour::Behaviour::new(protocols),
         })
         .map_err(|_| Error::Internal("building the behaviour"))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(idle_connection_timeout))

@@ -5,12 +5,12 @@
 //! relays (waiting, like charon, until at least one resolves), and hands the swarm to a
 //! driver task ([`crate::driver`]). The returned [`Host`] is a cheap, cloneable handle.
 
-use crate::driver::{self, Command};
 use crate::error::{Error, StreamErrorKind};
 use crate::identity::{from_libp2p, keypair, to_libp2p};
 use crate::relay_addr::{RelayQuery, RelaySpec};
 use crate::stream::{Incoming, PeerStream, Protocol};
-use crate::streams::OpenError;
+use crate::stream_behaviour::OpenError;
+use crate::swarm::{self, Command};
 use dkgd_crypto::k1::K1SecretKey;
 use dkgd_formats::enr::PeerId;
 use libp2p::{Multiaddr, PeerId as NetPeerId};
@@ -161,7 +161,7 @@ pub struct Host {
     local: PeerId,
     cluster: Arc<HashSet<PeerId>>,
     listen: Vec<Multiaddr>,
-    control: crate::streams::Control,
+    control: crate::stream_behaviour::Control,
     commands: mpsc::Sender<Command>,
 }
 
@@ -184,7 +184,7 @@ impl Host {
     ) -> Result<(Host, mpsc::Receiver<HostEvent>), Error> {
         let keypair = keypair(key)?;
         let local = from_libp2p(&keypair.public().to_peer_id())?;
-        let started = driver::start(keypair, &config).await?;
+        let started = swarm::start(keypair, &config).await?;
         let cluster = config.peers.iter().filter(|p| **p != local).copied();
         Ok((
             Host {

@@ -21,14 +21,13 @@
 //!        │      ◀──accept(Protocol): Incoming──                                     │
 //!        │      ◀──HostEvent (connected via relay/direct, refused, relay reserved)  │
 //!        ▼                                                                            ▼
-//!      Host ──commands──▶ driver task: Swarm [gate │ relay client │ identify │ ping │ dcutr │ stream]
+//!      Host ──commands──▶ swarm task: Swarm [gate │ relay client │ identify │ ping │ dcutr │ stream]
 //!                                         │ TCP+Noise+yamux         │ reservation per relay
 //!                                         ▼                         ▼
 //!                                     cluster peers ◀── circuits ── RelayServer (dkgd relay)
 //! ```
 
 mod behaviour;
-mod driver;
 pub mod error;
 mod gate;
 pub mod host;
@@ -38,7 +37,8 @@ pub mod relay;
 pub mod relay_addr;
 mod resolver;
 pub mod stream;
-mod streams;
+mod stream_behaviour;
+mod swarm;
 
 pub use error::{Error, StreamError, StreamErrorKind};
 pub use host::{Connection, Host, HostConfig, HostEvent, Route};

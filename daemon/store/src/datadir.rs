@@ -2,7 +2,7 @@
 //! the ceremony artifacts live.
 
 use crate::error::Error;
-use crate::lock::KeyLock;
+use crate::key_lock::KeyLock;
 use std::fs::{DirBuilder, FileType};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt};

@@ -8,7 +8,7 @@
 
 use crate::atomic;
 use crate::error::{Error, KeyProblem};
-use crate::lock::KeyLock;
+use crate::key_lock::KeyLock;
 use dkgd_crypto::k1::K1SecretKey;
 use dkgd_crypto::secret::SecretBytes;
 use std::fs::{File, OpenOptions};

@@ -25,14 +25,14 @@ pub mod atomic;
 pub mod commit;
 pub mod datadir;
 pub mod error;
+pub mod key_lock;
 pub mod keyfile;
-pub mod lock;
 pub mod preflight;
 pub mod state;
 mod timestamp;
 
 pub use datadir::DataDir;
 pub use error::{Error, Holder, KeyProblem};
+pub use key_lock::{KeyLock, LOCK_FILE_NAME};
 pub use keyfile::{read_import_source, ImportedKey, KEY_FILE_NAME};
-pub use lock::{KeyLock, LOCK_FILE_NAME};
 pub use timestamp::{now_rfc3339_seconds, rfc3339_seconds};

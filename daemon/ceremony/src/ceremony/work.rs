@@ -28,10 +28,10 @@ use dkgd_crypto::keystore::{encrypt_all, KdfStrength, KeystoreError, KeystoreFil
 use std::sync::Arc;
 
 use crate::artifacts::{Artifacts, Keystore};
-use crate::dkg::{frost_error, DkgOutput};
 use crate::duties::{Duties, Duty};
 use crate::error::Error;
 use crate::index::{PeerIdx, ShareIdx};
+use crate::keygen::{frost_error, DkgOutput};
 use crate::partials::{self, PartialSignatures};
 use crate::plan::Plan;
 use crate::steps::nodesigs::Signed;

@@ -11,8 +11,8 @@ use crate::bcast::Topic;
 use crate::ceremony::work::Done;
 use crate::ceremony::CeremonyError;
 use crate::ceremony::Work;
-use crate::dkg::frost_error;
 use crate::index::{PeerIdx, ShareIdx};
+use crate::keygen::frost_error;
 use crate::step::Step;
 use crate::wire::frost::{
     decode_round1_casts, decode_round1_p2p, decode_round2_casts, encode_round1_casts,

@@ -38,8 +38,8 @@ fn fault(received: &[(PeerIdx, PartialSignatures)]) -> (PeerIdx, Misbehaviour) {
     }
 }
 
-fn empty_public() -> crate::dkg::PublicKeys {
-    crate::dkg::PublicKeys::empty_for_tests()
+fn empty_public() -> crate::keygen::PublicKeys {
+    crate::keygen::PublicKeys::empty_for_tests()
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //!  ParSigExMsg {
-//!    duty:     Duty { slot: 101 | 102 | 200+k, type: 3 (DutySignature) }
+//!    duty:     CoreDuty { slot: 101 | 102 | 200+k, type: 3 (DutySignature) }
 //!    data_set: ParSignedDataSet { set: {
 //!      "0x" + 96 lowercase hex chars of the validator's group key  →  ParSignedData {
 //!          data:      JSON string of the signature: b'"' + base64(std, padded, 128 chars) + b'"'
@@ -25,7 +25,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use prost::Message;
 
-use super::proto::{Duty as DutyPb, ParSigExMsg, ParSignedData, ParSignedDataSet};
+use super::proto::{CoreDuty, ParSigExMsg, ParSignedData, ParSignedDataSet};
 use super::{decode, WireError};
 use crate::duties::Duty;
 use crate::index::ShareIdx;
@@ -98,7 +98,7 @@ pub fn encode_partials(
         })
         .collect::<BTreeMap<_, _>>();
     Ok(ParSigExMsg {
-        duty: Some(DutyPb {
+        duty: Some(CoreDuty {
             slot: set.duty.sig_type(),
             r#type: DUTY_TYPE_SIGNATURE,
         }),

@@ -10,7 +10,7 @@
 //! | `dkg.dkgpb.v1` bcast | [`BCastSigRequest`], [`BCastSigResponse`], [`BCastMessage`] |
 //! | `dkg.dkgpb.v1` frost | [`FrostMsgKey`], [`FrostRound1Casts`]/[`FrostRound1Cast`], [`FrostRound1P2P`]/[`FrostRound1ShamirShare`], [`FrostRound2Casts`]/[`FrostRound2Cast`] |
 //! | `dkg.dkgpb.v1` nodesigs | [`MsgNodeSig`] |
-//! | `core.corepb.v1` | [`ParSigExMsg`], [`Duty`], [`ParSignedDataSet`], [`ParSignedData`] |
+//! | `core.corepb.v1` | [`ParSigExMsg`], [`CoreDuty`], [`ParSignedDataSet`], [`ParSignedData`] |
 //! | `app.peerinfo.peerinfopb.v1` | [`PeerInfo`] (charon serves it during a DKG; dkgd does not need it) |
 //!
 //! Encoding notes:
@@ -229,8 +229,9 @@ pub struct MsgNodeSig {
 }
 
 /// `core.corepb.v1.Duty`: charon's duty; the DKG uses `{slot = sig type, type = 3}` (§1.9).
+/// Named apart from the ceremony's own [`crate::Duty`], which it encodes.
 #[derive(Clone, Copy, PartialEq, Eq, prost::Message)]
-pub struct Duty {
+pub struct CoreDuty {
     /// Slot; in a DKG the signature type 101, 102 or 200 + k (field 1, uint64).
     #[prost(uint64, tag = "1")]
     pub slot: u64,
@@ -268,7 +269,7 @@ pub struct ParSignedDataSet {
 pub struct ParSigExMsg {
     /// The duty (field 1).
     #[prost(message, optional, tag = "1")]
-    pub duty: Option<Duty>,
+    pub duty: Option<CoreDuty>,
     /// The partial signatures (field 2).
     #[prost(message, optional, tag = "2")]
     pub data_set: Option<ParSignedDataSet>,

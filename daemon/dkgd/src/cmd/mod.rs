@@ -30,7 +30,7 @@ pub(crate) fn dispatch(command: Command) -> Result<Code, Failure> {
         Command::Verify(_) | Command::Demo(_) | Command::Dkg(_) | Command::Run(_)
     ) {
         let started = std::time::Instant::now();
-        dkgd_crypto::selftest::run().map_err(|e| {
+        dkgd_crypto::selftest::check().map_err(|e| {
             Failure::new(
                 Code::Failed,
                 e,

@@ -66,7 +66,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<Code, Failure> {
         .build()
         .map_err(|e| Failure::new(Code::Failed, e, "the system refused to start threads"))?;
     runtime
-        .block_on(dkgd_node::run::run(cfg, hooks))
+        .block_on(dkgd_node::run::run_daemon(cfg, hooks))
         .map_err(run_failure)?;
     Ok(Code::Ok)
 }

@@ -163,7 +163,7 @@ enum Write {
 /// Runs the ceremony to `Done` over `host`. `peers` are the definition's operators in
 /// order (index = [`PeerIdx`]). `negotiate`: serve every profile's protocols, because the
 /// ceremony may switch profile before step 1. Must run inside a tokio runtime.
-pub async fn run(
+pub async fn run_ceremony(
     mut ceremony: Ceremony,
     host: Host,
     peers: Vec<PeerId>,

@@ -75,7 +75,7 @@ pub enum RunError {
 }
 
 /// Runs the daemon until SIGTERM or SIGINT. Returns `Ok` after a clean shutdown.
-pub async fn run(cfg: Config, hooks: Hooks) -> Result<(), RunError> {
+pub async fn run_daemon(cfg: Config, hooks: Hooks) -> Result<(), RunError> {
     shell::Shell::start(cfg, hooks).await?.run().await
 }
 

@@ -37,7 +37,7 @@ impl Guard {
             _ => Path::new("."),
         };
         let started = Instant::now();
-        let mut file = crate::lock::open_lock_file(dir, &path)?;
+        let mut file = crate::key_lock::open_lock_file(dir, &path)?;
         loop {
             match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
                 Ok(held) => return Ok(Self { _file: held }),

@@ -28,7 +28,7 @@ impl RunLock {
     /// [`Error::InUse`] naming the holder's PID.
     pub fn acquire(dir: &Path) -> Result<Self, Error> {
         let path = dir.join(RUN_LOCK_FILE_NAME);
-        let file = crate::lock::open_lock_file(dir, &path)?;
+        let file = crate::key_lock::open_lock_file(dir, &path)?;
         let mut file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(f) => f,
             Err((mut file, Errno::EWOULDBLOCK)) => {

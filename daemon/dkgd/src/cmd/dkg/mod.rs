@@ -210,7 +210,7 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
             }
         });
         let origin = tokio::time::Instant::now();
-        let run = driver::run(
+        let run = driver::run_ceremony(
             ceremony,
             host.clone(),
             peers,

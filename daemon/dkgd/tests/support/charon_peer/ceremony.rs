@@ -18,7 +18,7 @@ use dkgd_ceremony::wire::parsig::{decode_partials, encode_partials};
 use dkgd_ceremony::wire::proto::{
     FrostRound1Casts, FrostRound2Casts, MsgNodeSig, ParSigExMsg, TypeUrl,
 };
-use dkgd_ceremony::{assemble, dkg, nodesigs, Plan};
+use dkgd_ceremony::{assemble, keygen, nodesigs, Plan};
 use dkgd_crypto::frost::{Round1Casts, Round1P2P, Round2Casts, ShareIdx};
 use prost::Message;
 use rand_core::OsRng;
@@ -191,7 +191,7 @@ async fn ceremony(
     .await?;
 
     // Step 1: FROST. Round 1: broadcast, then the direct messages one by one, then wait.
-    let (state, out) = dkg::start(plan, &mut OsRng).map_err(|e| format!("frost: {e}"))?;
+    let (state, out) = keygen::start(plan, &mut OsRng).map_err(|e| format!("frost: {e}"))?;
     bcast
         .broadcast(
             net,
@@ -268,7 +268,7 @@ async fn ceremony(
     let keys = state
         .handle_round2(&r2, &mut OsRng)
         .map_err(|e| format!("frost round 2: {e}"))?;
-    let out = dkg::DkgOutput::new(plan, keys).map_err(|e| e.to_string())?;
+    let out = keygen::DkgOutput::new(plan, keys).map_err(|e| e.to_string())?;
     let group_keys = out.public().group_keys();
     let mut duties = Duties::new(plan, &group_keys).map_err(|e| e.to_string())?;
     journal.note("DKG done");
@@ -365,7 +365,7 @@ async fn exchange(
     net: &Arc<Net>,
     inbox: &mut Inbox,
     duties: &Duties,
-    out: &dkg::DkgOutput,
+    out: &keygen::DkgOutput,
     duty: Duty,
     group_keys: &[[u8; 48]],
 ) -> Result<Vec<(PeerIdx, PartialSignatures)>, String> {

@@ -48,7 +48,7 @@ pub(crate) enum Command {
 /// What [`start`] hands to the [`crate::Host`].
 pub(crate) struct Started {
     pub(crate) listen: Vec<Multiaddr>,
-    pub(crate) control: crate::streams::Control,
+    pub(crate) control: crate::stream_behaviour::Control,
     pub(crate) commands: mpsc::Sender<Command>,
     pub(crate) events: mpsc::Receiver<HostEvent>,
 }
