@@ -11,71 +11,19 @@
 //! (duty, validator) pair; the root of [`Duty::LockHash`] is the lock hash itself (no domain),
 //! known once the lock is drafted ([`Duties::set_lock_hash`]).
 
-use std::fmt;
-
 use dkgd_formats::definition::{Definition, Version};
-use dkgd_formats::deposit::{format_eth, GWEI_PER_ETH};
+use dkgd_formats::deposit::GWEI_PER_ETH;
 use dkgd_formats::lock::{BuilderRegistration, DepositData, RegistrationMessage};
 use dkgd_formats::signing;
 use dkgd_formats::ssz::Root;
 
+pub use crate::duty::Duty;
 use crate::error::Error;
 use crate::index::ValidatorIdx;
 use crate::plan::Plan;
-use crate::step::Step;
 
 /// Gas limit of builder registrations when the definition sets none (formats.md §3.6).
 pub const DEFAULT_GAS_LIMIT: u64 = 30_000_000;
-
-/// One signing duty: what every share signs for every validator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Duty {
-    /// The deposit message for the `index`-th distinct amount (0-based, ascending).
-    Deposit {
-        /// Position among the distinct amounts.
-        index: u32,
-        /// The amount in Gwei.
-        amount_gwei: u64,
-    },
-    /// The builder (validator) registration.
-    BuilderRegistration,
-    /// The raw lock hash (`signature_aggregate`).
-    LockHash,
-}
-
-impl Duty {
-    /// charon's parsigex slot number for this duty (`Duty{slot, type = DutySignature}`):
-    /// 200 + k for the k-th deposit amount, 102 for registrations, 101 for the lock hash. Part
-    /// of the wire format (charon-dkg-protocol.md §1.9).
-    pub fn sig_type(self) -> u64 {
-        match self {
-            Duty::Deposit { index, .. } => 200 + u64::from(index),
-            Duty::BuilderRegistration => 102,
-            Duty::LockHash => 101,
-        }
-    }
-
-    /// The ceremony step that signs this duty.
-    pub fn step(self) -> Step {
-        match self {
-            Duty::Deposit { .. } => Step::Deposits,
-            Duty::BuilderRegistration => Step::Registrations,
-            Duty::LockHash => Step::LockHash,
-        }
-    }
-}
-
-impl fmt::Display for Duty {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Duty::Deposit { amount_gwei, .. } => {
-                write!(f, "deposit data of {} ETH", format_eth(*amount_gwei))
-            }
-            Duty::BuilderRegistration => f.write_str("builder registration"),
-            Duty::LockHash => f.write_str("lock hash"),
-        }
-    }
-}
 
 /// The deposit amounts of a DKG, in Gwei (formats.md §3.6): the definition's
 /// `deposit_amounts`, de-duplicated and sorted; when empty, `[1, 32]` ETH from v1.8

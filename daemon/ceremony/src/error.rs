@@ -10,7 +10,7 @@ use dkgd_formats::deposit::DepositError;
 use dkgd_formats::enr::EnrError;
 use dkgd_formats::verify::Check;
 
-use crate::duties::Duty;
+use crate::duty::Duty;
 use crate::index::{PeerIdx, ShareIdx, ValidatorIdx};
 use crate::step::Step;
 

@@ -69,6 +69,7 @@ pub mod bcast;
 pub mod ceremony;
 pub mod definition;
 pub mod duties;
+mod duty;
 pub mod error;
 pub mod index;
 pub mod keygen;

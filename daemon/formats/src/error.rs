@@ -5,7 +5,7 @@
 //! which value to fix. Hash mismatches and semantic findings are *not* errors: they are results
 //! (see [`crate::definition::HashCheck`] and [`crate::definition::Finding`]).
 
-use crate::definition::Version;
+use crate::definition::version::Version;
 use crate::json::HexError;
 use crate::ssz::SszError;
 

@@ -3,7 +3,7 @@
 
 use crate::error::Error;
 use crate::gate::Gate;
-use crate::host::Route;
+use crate::host_types::Route;
 use libp2p::core::ConnectedPoint;
 use libp2p::futures::StreamExt;
 use libp2p::identity::Keypair;

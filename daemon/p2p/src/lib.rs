@@ -31,6 +31,7 @@ mod behaviour;
 pub mod error;
 mod gate;
 pub mod host;
+mod host_types;
 pub mod http;
 pub mod identity;
 pub mod relay;

@@ -15,6 +15,7 @@
 //! temporary file is removed, so a failed write leaves the directory as it was.
 
 use crate::error::Error;
+use crate::fsutil::{creation_error, sync_dir};
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -51,28 +52,12 @@ fn checked_target(dir: &Path, name: &str) -> Result<PathBuf, Error> {
         Ok(m) if m.is_dir() => Ok(dir.join(name)),
         Ok(m) => Err(Error::NotADirectory {
             path: dir.to_path_buf(),
-            found: crate::datadir::describe(&m.file_type()),
+            found: crate::fsutil::describe(&m.file_type()),
         }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::NotFound {
             path: dir.to_path_buf(),
         }),
         Err(e) => Err(Error::io("inspecting", dir, e)),
-    }
-}
-
-/// Maps an error from creating a file in `dir` to [`Error::NotWritable`] where it means that.
-pub(crate) fn creation_error(op: &'static str, dir: &Path, path: &Path, e: io::Error) -> Error {
-    let denied = matches!(e.raw_os_error(), Some(c) if c == nix::libc::EACCES
-        || c == nix::libc::EPERM
-        || c == nix::libc::EROFS);
-    if denied {
-        Error::NotWritable {
-            dir: dir.to_path_buf(),
-            uid: nix::unistd::geteuid().as_raw(),
-            source: e,
-        }
-    } else {
-        Error::io(op, path, e)
     }
 }
 
@@ -166,13 +151,6 @@ pub(crate) fn rename_noreplace(from: &Path, to: &Path) -> Result<(), Error> {
         Err(e) => return Err(Error::io("linking into place", to, e)),
     }
     std::fs::remove_file(from).map_err(|e| Error::io("removing temporary", from, e))
-}
-
-/// fsyncs a directory so that entries created or renamed in it are durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), Error> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io("fsyncing directory", dir, e))
 }
 
 #[cfg(test)]

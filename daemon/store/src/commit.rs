@@ -21,8 +21,9 @@
 //! [`recover`] moves aside (never deletes: it may hold key shares). A crash after the seal is
 //! rolled forward by [`recover`]. So `cluster-lock.json` present ⇔ the commit completed.
 
-use crate::atomic::{create_new, rename_noreplace, sync_dir};
+use crate::atomic::{create_new, rename_noreplace};
 use crate::error::Error;
+use crate::fsutil::sync_dir;
 use std::fs::{self, DirBuilder};
 use std::io;
 use std::os::unix::fs::DirBuilderExt;
@@ -219,7 +220,7 @@ fn make_dir(path: &Path, mode: u32) -> Result<(), Error> {
             io::ErrorKind::AlreadyExists => Error::AlreadyExists {
                 path: path.to_path_buf(),
             },
-            _ => crate::atomic::creation_error(
+            _ => crate::fsutil::creation_error(
                 "creating directory",
                 path.parent().unwrap_or(path),
                 path,

@@ -2,10 +2,11 @@
 //! the ceremony artifacts live.
 
 use crate::error::Error;
+use crate::fsutil::describe;
 use crate::key_lock::KeyLock;
-use std::fs::{DirBuilder, FileType};
+use std::fs::DirBuilder;
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, FileTypeExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 /// Mode of a data directory we create: owner-only, as it holds the identity key and key
@@ -51,10 +52,10 @@ impl DataDir {
             .create(path)
             .map_err(|e| {
                 let parent = nearest_existing_ancestor(path);
-                crate::atomic::creation_error("creating", &parent, path, e)
+                crate::fsutil::creation_error("creating", &parent, path, e)
             })?;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            crate::atomic::sync_dir(parent)?;
+            crate::fsutil::sync_dir(parent)?;
         }
         Self::open(path)
     }
@@ -90,42 +91,6 @@ fn nearest_existing_ancestor(path: &Path) -> PathBuf {
             }
         })
         .unwrap_or_else(|| PathBuf::from("/"))
-}
-
-/// Human description of a file type, for error messages.
-pub(crate) fn describe(t: &FileType) -> &'static str {
-    if t.is_dir() {
-        "a directory"
-    } else if t.is_symlink() {
-        "a symbolic link"
-    } else if t.is_file() {
-        "a regular file"
-    } else if t.is_fifo() {
-        "a named pipe"
-    } else if t.is_socket() {
-        "a socket"
-    } else if t.is_block_device() || t.is_char_device() {
-        "a device"
-    } else {
-        "not a regular file"
-    }
-}
-
-/// Returns `file` if it is a regular file, else [`Error::NotAFile`] naming `path`.
-pub(crate) fn ensure_regular_file(
-    file: std::fs::File,
-    path: &Path,
-) -> Result<std::fs::File, Error> {
-    let meta = file
-        .metadata()
-        .map_err(|e| Error::io("inspecting", path, e))?;
-    if !meta.is_file() {
-        return Err(Error::NotAFile {
-            path: path.to_path_buf(),
-            found: describe(&meta.file_type()),
-        });
-    }
-    Ok(file)
 }
 
 #[cfg(test)]

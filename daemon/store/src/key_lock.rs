@@ -18,8 +18,8 @@
 //! lock a different inode than the current holder. If the path is replaced while we wait,
 //! the inode check after locking notices and retries.
 
-use crate::atomic::creation_error;
 use crate::error::{Error, Holder};
+use crate::fsutil::creation_error;
 use crate::timestamp::{format_rfc3339, parse_rfc3339, UnixTime};
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
@@ -166,7 +166,7 @@ pub(crate) fn open_lock_file(dir: &Path, path: &Path) -> Result<File, Error> {
             _ if existed => Error::io("opening", path, e),
             _ => creation_error("creating", dir, path, e),
         })?;
-    crate::datadir::ensure_regular_file(file, path)
+    crate::fsutil::ensure_regular_file(file, path)
 }
 
 /// Whether `path` still names the inode we locked.

@@ -112,7 +112,7 @@ fn open_key_file(path: &Path, refuse_symlink: bool) -> Result<File, Error> {
             },
             _ => Error::io("opening", path, e),
         })?;
-    crate::datadir::ensure_regular_file(file, path)
+    crate::fsutil::ensure_regular_file(file, path)
 }
 
 fn file_mode(file: &File, path: &Path) -> Result<u32, Error> {

@@ -25,6 +25,7 @@ pub mod atomic;
 pub mod commit;
 pub mod datadir;
 pub mod error;
+mod fsutil;
 pub mod key_lock;
 pub mod keyfile;
 pub mod preflight;

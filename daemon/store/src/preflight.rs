@@ -14,8 +14,8 @@
 //! The estimate ([`ArtifactEstimate`]) rounds every file up to whole blocks and adds a 4×
 //! margin, so ordinary file-system overhead never makes a passing preflight fail at commit.
 
-use crate::atomic::{creation_error, sync_dir};
 use crate::error::Error;
+use crate::fsutil::{creation_error, sync_dir};
 use std::fs::{OpenOptions, Permissions};
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};

@@ -17,7 +17,7 @@
 //! peer reported them staged (so a node that cannot write keeps every node from publishing,
 //! issue 12 §1); `Done` means every peer committed.
 
-mod types;
+pub(crate) mod types;
 pub(crate) mod work;
 
 use std::collections::VecDeque;

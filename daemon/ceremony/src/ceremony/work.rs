@@ -27,15 +27,13 @@ use dkgd_crypto::keystore::{encrypt_all, KdfStrength, KeystoreError, KeystoreFil
 
 use std::sync::Arc;
 
-use crate::artifacts::{Artifacts, Keystore};
+use crate::artifacts::Artifacts;
 use crate::duties::{Duties, Duty};
 use crate::error::Error;
 use crate::index::{PeerIdx, ShareIdx};
 use crate::keygen::{frost_error, DkgOutput};
 use crate::partials::{self, PartialSignatures};
 use crate::plan::Plan;
-use crate::steps::nodesigs::Signed;
-use crate::steps::Keys;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use zeroize::Zeroizing;
@@ -76,9 +74,8 @@ enum Job {
         received: Vec<(PeerIdx, PartialSignatures)>,
     },
     Render {
-        plan: Plan,
-        signed: Box<Signed>,
-        keystores: Vec<Keystore>,
+        validators: usize,
+        render: Renderer,
     },
     Keystores {
         secrets: Vec<Zeroizing<[u8; 32]>>,
@@ -86,6 +83,17 @@ enum Job {
         production: bool,
         seed: Zeroizing<[u8; 32]>,
     },
+}
+
+/// Step 6's verification and rendering, built by the step (which knows its inputs' types).
+type Renderer = Box<dyn FnOnce() -> Result<Artifacts, Error> + Send>;
+
+/// The DKG's result as the signing steps use it.
+pub(crate) struct Keys {
+    /// Shared with the driver's signing work (never copied: it holds the secret shares).
+    pub(crate) dkg: Arc<DkgOutput>,
+    pub(crate) duties: Duties,
+    pub(crate) group_keys: Vec<[u8; 48]>,
 }
 
 /// The result of a [`Work`], for [`Ceremony::handle_work_done`](super::Ceremony::handle_work_done).
@@ -184,13 +192,15 @@ impl Work {
         }
     }
 
-    /// Verifying the finished lock and rendering the artifacts (step 6).
-    pub(crate) fn render(plan: Plan, signed: Signed, keystores: Vec<Keystore>) -> Self {
+    /// Verifying the finished lock and rendering the artifacts of `validators` (step 6).
+    pub(crate) fn render(
+        validators: usize,
+        render: impl FnOnce() -> Result<Artifacts, Error> + Send + 'static,
+    ) -> Self {
         Work {
             job: Job::Render {
-                plan,
-                signed: Box::new(signed),
-                keystores,
+                validators,
+                render: Box::new(render),
             },
         }
     }
@@ -250,13 +260,7 @@ impl Work {
             } else {
                 partials::aggregate_threshold(&plan, &duties, dkg.public(), duty, &received)
             }),
-            Job::Render {
-                plan,
-                signed,
-                keystores,
-            } => Done::Rendered(
-                crate::steps::commit::verify_and_render(&plan, *signed, keystores).map(Box::new),
-            ),
+            Job::Render { render, .. } => Done::Rendered(render().map(Box::new)),
             Job::Keystores {
                 secrets,
                 kdf,
@@ -285,8 +289,8 @@ impl Work {
             Job::Aggregate { duty, received, .. } => {
                 format!("aggregate {duty:?} ({} sets)", received.len())
             }
-            Job::Render { keystores, .. } => {
-                format!("verify and render ({} validators)", keystores.len())
+            Job::Render { validators, .. } => {
+                format!("verify and render ({validators} validators)")
             }
             Job::Keystores { secrets, .. } => format!("keystores ({} keys)", secrets.len()),
         }

@@ -5,8 +5,9 @@
 use super::nodesigs::Signed;
 use super::Core;
 use crate::artifacts::{self, Artifacts, Keystore};
+use crate::ceremony::types::CeremonyError;
 use crate::ceremony::work::Done;
-use crate::ceremony::{CeremonyError, Work};
+use crate::ceremony::work::Work;
 use crate::error::Error;
 use crate::plan::Plan;
 use crate::step::Step;
@@ -15,7 +16,9 @@ use crate::step::Step;
 /// grows with V). `keystores` were encrypted off the event loop since the DKG.
 pub(crate) fn start_render(core: &mut Core, signed: Signed, keystores: Vec<Keystore>) {
     let plan = core.plan.clone();
-    core.work.push_back(Work::render(plan, signed, keystores));
+    let validators = keystores.len();
+    let render = move || verify_and_render(&plan, signed, keystores);
+    core.work.push_back(Work::render(validators, render));
 }
 
 /// The rendered artifacts once the driver's work is done (`None`: not yet).

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 
 use super::parsig::Exchange;
 use super::{Core, Keys};
-use crate::ceremony::CeremonyError;
+use crate::ceremony::types::CeremonyError;
 use crate::duties::Duty;
 use crate::index::PeerIdx;
 use crate::step::Step;

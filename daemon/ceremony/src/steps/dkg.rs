@@ -8,9 +8,9 @@ use dkgd_crypto::frost::{
 
 use super::{malformed, Core, Keys};
 use crate::bcast::Topic;
+use crate::ceremony::types::CeremonyError;
 use crate::ceremony::work::Done;
-use crate::ceremony::CeremonyError;
-use crate::ceremony::Work;
+use crate::ceremony::work::Work;
 use crate::index::{PeerIdx, ShareIdx};
 use crate::keygen::frost_error;
 use crate::step::Step;

@@ -5,7 +5,7 @@ use super::deposits::ThresholdStep;
 use super::parsig::Exchange;
 use super::{Core, Keys};
 use crate::assemble::{self, LockDraft};
-use crate::ceremony::CeremonyError;
+use crate::ceremony::types::CeremonyError;
 use crate::duties::Duty;
 use crate::index::PeerIdx;
 use crate::step::Step;

@@ -29,11 +29,9 @@ use dkgd_crypto::k1::K1SecretKey;
 use rand_core::CryptoRngCore;
 
 use crate::bcast::{Bcast, Topic};
-use crate::ceremony::work::Done;
-use crate::ceremony::{CeremonyConfig, CeremonyError, Event, Outgoing, Work};
-use crate::duties::Duties;
+use crate::ceremony::types::{CeremonyConfig, CeremonyError, Event, Outgoing};
+use crate::ceremony::work::{Done, Work};
 use crate::index::PeerIdx;
-use crate::keygen::DkgOutput;
 use crate::plan::Plan;
 use crate::step::Step;
 use crate::wire::{Framing, Profile, ProtocolId, Transmit, TransmitKind, WireError};
@@ -125,10 +123,4 @@ pub(crate) fn malformed(
     }
 }
 
-/// The DKG's result as the signing steps use it.
-pub(crate) struct Keys {
-    /// Shared with the driver's signing work (never copied: it holds the secret shares).
-    pub(crate) dkg: Arc<DkgOutput>,
-    pub(crate) duties: Duties,
-    pub(crate) group_keys: Vec<[u8; 48]>,
-}
+pub(crate) use crate::ceremony::work::Keys;

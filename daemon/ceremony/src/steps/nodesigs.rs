@@ -6,7 +6,7 @@ use prost::Message;
 use super::lock::Drafted;
 use super::{malformed, Core};
 use crate::bcast::Topic;
-use crate::ceremony::CeremonyError;
+use crate::ceremony::types::CeremonyError;
 use crate::index::PeerIdx;
 use crate::nodesigs;
 use crate::step::Step;

@@ -3,8 +3,9 @@
 //! `/charon/parsigex/2.0.0`, collect all `n` sets, then aggregate them (driver work again).
 
 use super::{malformed, Core, Keys};
+use crate::ceremony::types::CeremonyError;
 use crate::ceremony::work::Done;
-use crate::ceremony::{CeremonyError, Work};
+use crate::ceremony::work::Work;
 use crate::duties::Duty;
 use crate::index::PeerIdx;
 use crate::partials::PartialSignatures;

@@ -17,7 +17,7 @@ mod operator;
 mod parse;
 pub(crate) mod read;
 mod validate;
-mod version;
+pub(crate) mod version;
 mod write;
 
 pub use operator::{signatures, Address, Creator, Operator, ValidatorAddresses};

@@ -10,7 +10,7 @@ mod relays;
 use crate::behaviour::{bind, build_swarm, Behaviour, BehaviourEvent};
 use crate::error::Error;
 use crate::gate::{Gate, GateEvent};
-use crate::host::{Connection, HostConfig, HostEvent};
+use crate::host_types::{Connection, HostConfig, HostEvent};
 use crate::identity::{from_libp2p, to_libp2p};
 use crate::relay_addr::RelaySpec;
 use crate::resolver::{self, Resolved};

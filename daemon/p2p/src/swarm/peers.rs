@@ -4,7 +4,7 @@
 
 use super::{Driver, BACKOFF_MIN, STALE_AFTER};
 use crate::behaviour::route_of;
-use crate::host::{HostEvent, Route};
+use crate::host_types::{HostEvent, Route};
 use dkgd_formats::enr::PeerId;
 use libp2p::core::ConnectedPoint;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};

@@ -3,7 +3,7 @@
 //! or the reservation is lost, and moved when a relay URL resolves to a new identity.
 
 use super::{Driver, BACKOFF_MIN, STALE_AFTER};
-use crate::host::HostEvent;
+use crate::host_types::HostEvent;
 use crate::relay_addr::ResolvedRelay;
 use crate::resolver::Resolved;
 use libp2p::core::transport::ListenerId;

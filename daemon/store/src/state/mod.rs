@@ -355,7 +355,7 @@ fn move_aside(path: &Path) -> Result<PathBuf, Error> {
         }
         std::fs::rename(path, &aside).map_err(|e| Error::io("moving aside", path, e))?;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            crate::atomic::sync_dir(parent)?;
+            crate::fsutil::sync_dir(parent)?;
         }
         return Ok(aside);
     }
