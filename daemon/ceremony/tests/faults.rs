@@ -41,6 +41,8 @@ fn run_with_fault(n: usize, v: u64, from: u8, duty_pick: usize, validator: u32) 
     net.tamper = Some((from, to, Box::new(BadPartial::new(duty, &group_key))));
     assert!(net.run());
     assert_eq!(net.tamper.as_ref().map(|t| t.2.mutated()), Some(1));
+    // After the abort the machine still says which step failed (not a stand-in state).
+    assert_eq!(net.nodes[to].step(), duty.step());
     let pos = net.events[to]
         .iter()
         .position(|e| matches!(e, dkgd_ceremony::Event::Aborted(_)))

@@ -73,6 +73,9 @@ enum State {
     /// Shutdown handshake.
     Shutdown,
     Finished,
+    /// A transition of the state in this step failed: the ceremony aborts, and still says
+    /// which step it was in.
+    Failed(Step),
 }
 
 /// One node's ceremony (see the module docs).
@@ -198,6 +201,7 @@ impl Ceremony {
             }
             State::Committed | State::Publishing => Step::Committed,
             State::Shutdown | State::Finished => Step::Shutdown,
+            State::Failed(step) => *step,
         }
     }
 
@@ -634,7 +638,9 @@ impl Ceremony {
 
     /// The barrier of the current state passed: start its work.
     fn start_state(&mut self, now: Instant) -> Result<(), CeremonyError> {
-        let state = mem::replace(&mut self.state, State::Finished);
+        // The state is consumed by its transition; if that fails, it was this step that did.
+        let failed = State::Failed(self.step());
+        let state = mem::replace(&mut self.state, failed);
         let core = &mut self.core;
         self.state = match state {
             State::Dkg(_) => State::Dkg(DkgStep::start(core)),
@@ -670,7 +676,9 @@ impl Ceremony {
 
     /// Lets the running step consume what arrived; `true` if it moved on.
     fn poll_state(&mut self, now: Instant) -> Result<bool, CeremonyError> {
-        let state = mem::replace(&mut self.state, State::Finished);
+        // As in `start_state`: a failed transition leaves `Failed(step)`, not a stand-in.
+        let failed = State::Failed(self.step());
+        let state = mem::replace(&mut self.state, failed);
         let core = &mut self.core;
         let (next, moved) = match state {
             State::Dkg(s) => {
