@@ -19,9 +19,6 @@ use crate::Mutator;
 /// Deliveries, commits and timer jumps after which [`Net::run_until`] calls it a livelock.
 pub const MAX_STEPS: usize = 2_000_000;
 
-/// The text a node that cannot stage reports (a full disk at commit).
-const NO_SPACE: &str = "No space left on device (os error 28)";
-
 /// Something that happens to a node at a set time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -334,7 +331,8 @@ impl Net {
             return;
         }
         if self.cannot_stage.contains(&i) {
-            let err = Err(NO_SPACE.to_string());
+            // A full disk at commit (ENOSPC).
+            let err = Err(std::io::Error::from_raw_os_error(28).into());
             return self.with(i, |c, now| c.handle_commit(now, err));
         }
         self.seq += 1;

@@ -44,7 +44,7 @@ use crate::sync::{Side, SyncConfig, SyncEvent, SyncNode};
 use crate::wire::proto::ParSigExMsg;
 use crate::wire::{decode, Instant, Profile, ProtocolId};
 
-pub use types::{CeremonyConfig, CeremonyError, Event, Outgoing, Stream};
+pub use types::{CeremonyConfig, CeremonyError, Event, LocalCause, Outgoing, Stream};
 pub use work::{Work, WorkDone};
 
 /// The least time the post-write barrier (step 7) waits for peers to write their artifacts.
@@ -364,12 +364,12 @@ impl Ceremony {
 
     /// The driver staged the artifacts of [`Event::NeedCommit`] (or failed to): on success our
     /// peers are told (sync step 7), and [`Event::NeedPublish`] follows once they all did.
-    pub fn handle_commit(&mut self, now: Instant, result: Result<(), String>) {
+    pub fn handle_commit(&mut self, now: Instant, result: Result<(), LocalCause>) {
         if self.stopped || !matches!(self.state, State::Commit) {
             return;
         }
         match result {
-            Err(reason) => self.abort(CeremonyError::Commit { reason }),
+            Err(source) => self.abort(CeremonyError::Commit { source }),
             Ok(()) => {
                 self.enter(now, State::Committed, Step::Committed);
                 // Our artifacts are written; peers still writing theirs (a charon node
@@ -384,12 +384,12 @@ impl Ceremony {
     }
 
     /// The driver published the staged artifacts after [`Event::NeedPublish`] (or failed to).
-    pub fn handle_published(&mut self, now: Instant, result: Result<(), String>) {
+    pub fn handle_published(&mut self, now: Instant, result: Result<(), LocalCause>) {
         if self.stopped || !matches!(self.state, State::Publishing) {
             return;
         }
         match result {
-            Err(reason) => self.abort(CeremonyError::Commit { reason }),
+            Err(source) => self.abort(CeremonyError::Commit { source }),
             Ok(()) => {
                 self.deadline = None;
                 self.sync.begin_shutdown(now);

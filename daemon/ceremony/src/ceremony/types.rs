@@ -129,11 +129,32 @@ pub enum CeremonyError {
         protocol: &'static str,
     },
     /// The driver failed to stage or publish the artifacts.
-    #[error("writing the artifacts failed: {reason}")]
+    #[error("writing the artifacts failed: {}", chain(source.as_ref()))]
     Commit {
-        /// The driver's reason.
-        reason: String,
+        /// The driver's error, typed (a driver downcasts it to its store's error).
+        #[source]
+        source: LocalCause,
     },
+}
+
+/// Why a local action of the driver failed (staging or publishing the artifacts): the
+/// driver's own error, kept typed across the crate boundary.
+pub type LocalCause = Box<dyn std::error::Error + Send + Sync>;
+
+/// An error and its sources on one line (`a: b: c`): a full disk must reach the peers'
+/// messages too, which only see the text.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = s.source();
+    }
+    text
 }
 
 /// `"; peer(s) … disconnected"` when any were, for [`CeremonyError::TimedOut`].

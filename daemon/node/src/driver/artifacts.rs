@@ -6,15 +6,17 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use dkgd_ceremony::Artifacts;
+use dkgd_ceremony::{Artifacts, LocalCause};
 
 /// Writes a ceremony's artifacts in two phases. Every method blocks (the driver runs them on
-/// the blocking pool); errors are the whole cause chain as one line.
+/// the blocking pool). Staging and publishing errors stay typed ([`LocalCause`]): they reach
+/// the caller inside the ceremony's [`CeremonyError::Commit`](dkgd_ceremony::CeremonyError),
+/// which can downcast them to its store's error.
 pub trait ArtifactWriter: Send + Sync {
     /// Writes, fsyncs and seals the artifacts without making them visible.
-    fn stage(&self, artifacts: &Artifacts) -> Result<(), String>;
+    fn stage(&self, artifacts: &Artifacts) -> Result<(), LocalCause>;
     /// Makes staged artifacts visible (lock last).
-    fn publish(&self) -> Result<(), String>;
+    fn publish(&self) -> Result<(), LocalCause>;
     /// Sets staged artifacts aside, unpublished and never rolled forward; returns where they
     /// went (`None`: nothing was staged).
     fn withhold(&self) -> Result<Option<PathBuf>, String>;

@@ -26,7 +26,7 @@ use dkgd_ceremony::ceremony::WorkDone;
 use dkgd_ceremony::sync::{Side, SyncTransmit};
 use dkgd_ceremony::wire::profile::{all_protocols, framing_of};
 use dkgd_ceremony::wire::{FrameDecoder, InboundId, Profile, ProtocolId, TransmitKind};
-use dkgd_ceremony::{Ceremony, CeremonyError, Event, Outgoing, PeerIdx, Step, Stream};
+use dkgd_ceremony::{Ceremony, CeremonyError, Event, LocalCause, Outgoing, PeerIdx, Step, Stream};
 use dkgd_formats::enr::PeerId;
 use dkgd_p2p::{Host, Protocol};
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -149,8 +149,8 @@ enum Input {
     Frame(PeerIdx, &'static str, Stream, Vec<u8>),
     Closed(PeerIdx, &'static str, Stream),
     SendFailed(PeerIdx, &'static str),
-    Committed(Result<(), String>),
-    Published(Result<(), String>),
+    Committed(Result<(), LocalCause>),
+    Published(Result<(), LocalCause>),
     WorkDone(WorkDone),
 }
 
@@ -344,7 +344,7 @@ pub async fn run_ceremony(
                     tokio::spawn(async move {
                         let r = tokio::task::spawn_blocking(move || commit.stage(&artifacts))
                             .await
-                            .unwrap_or_else(|e| Err(format!("the staging task failed: {e}")));
+                            .unwrap_or_else(|e| Err(Box::new(e)));
                         let _ = tx.send(Input::Committed(r));
                     });
                 }
@@ -355,7 +355,7 @@ pub async fn run_ceremony(
                     tokio::spawn(async move {
                         let r = tokio::task::spawn_blocking(move || commit.publish())
                             .await
-                            .unwrap_or_else(|e| Err(format!("the publishing task failed: {e}")));
+                            .unwrap_or_else(|e| Err(Box::new(e)));
                         let _ = tx.send(Input::Published(r));
                     });
                 }

@@ -155,8 +155,7 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
     host_cfg.relays = relays;
     host_cfg.protocols =
         driver::protocols(profile, negotiate).map_err(|e| usage(anyhow!("{e}")))?;
-    let writer = Arc::new(DataDirWriter::new(&dir));
-    let commit_fn: CommitFn = writer.clone();
+    let commit_fn: CommitFn = Arc::new(DataDirWriter::new(&dir));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -245,7 +244,7 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
                 .lock()
                 .ok()
                 .and_then(|r| r.as_ref().map(|(id, t)| (id.clone(), t.elapsed())));
-            return Err(outcome::failed(e, &dir, &args.definition, &writer, relay));
+            return Err(outcome::failed(e, &dir, &args.definition, relay));
         }
     };
 

@@ -2,7 +2,6 @@
 //! outcomes it was, its exit code, and words that fit it: never "retry" where a retry would be
 //! refused, never "failed" where this node's artifacts are complete.
 
-use super::writer::DataDirWriter;
 use crate::cmd::store_failure;
 use crate::exit::{Code, Failure};
 use anyhow::anyhow;
@@ -45,11 +44,10 @@ pub(super) fn failed(
     e: DriverError,
     dir: &Path,
     definition: &Path,
-    writer: &DataDirWriter,
     relay_down: Option<(String, std::time::Duration)>,
 ) -> Failure {
     let relay = relay_down.filter(|_| lost_contact(&e));
-    let mut failure = outcome_of(e, dir, definition, writer);
+    let mut failure = outcome_of(e, dir, definition);
     if let Some((relay, for_)) = relay {
         // Every node would otherwise blame whichever peer it missed first.
         failure.error = failure.error.context(format!(
@@ -64,7 +62,7 @@ pub(super) fn failed(
     failure
 }
 
-fn outcome_of(e: DriverError, dir: &Path, definition: &Path, writer: &DataDirWriter) -> Failure {
+fn outcome_of(e: DriverError, dir: &Path, definition: &Path) -> Failure {
     let at_barrier =
         matches!(&e, DriverError::Aborted { error, .. } if error.step() == Step::Committed);
     let written = match &e {
@@ -108,14 +106,14 @@ fn outcome_of(e: DriverError, dir: &Path, definition: &Path, writer: &DataDirWri
             ),
             format!("move {d}/.dkgd-staging aside by hand before running dkgd in {d} again"),
         ),
-        Written::Nothing => match writer.take_failure() {
+        Written::Nothing => match store_error(&e) {
             Some(local) => Failure::new(
-                store_failure::code(&local),
+                store_failure::code(local),
                 anyhow!("ceremony failed: {e}"),
                 format!(
                     "this node could not write its artifacts, so no node published any; {}, \
                      then run the ceremony again on every node",
-                    store_failure::default_hint(&local, dir)
+                    store_failure::default_hint(local, dir)
                 ),
             ),
             None => Failure::new(
@@ -125,6 +123,18 @@ fn outcome_of(e: DriverError, dir: &Path, definition: &Path, writer: &DataDirWri
                  and is reachable, then run the ceremony again on every node",
             ),
         },
+    }
+}
+
+/// The store error that failed our own staging or publishing, if that is why we aborted
+/// (the writer's typed error, carried inside the ceremony's abort).
+fn store_error(e: &DriverError) -> Option<&dkgd_store::Error> {
+    match e {
+        DriverError::Aborted { error, .. } => match error.as_ref() {
+            dkgd_ceremony::CeremonyError::Commit { source } => source.downcast_ref(),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
