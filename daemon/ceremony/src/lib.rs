@@ -82,7 +82,9 @@ pub mod sync;
 pub mod wire;
 
 pub use artifacts::{Artifacts, Keystore};
-pub use ceremony::{Ceremony, CeremonyConfig, CeremonyError, Event, LocalCause, Outgoing, Stream};
+pub use ceremony::{
+    Ceremony, CeremonyConfig, CeremonyError, ErrorKind, Event, LocalCause, Outgoing, Stream,
+};
 pub use duties::{Duties, Duty};
 pub use error::{DefinitionProblem, Error, Misbehaviour};
 pub use index::{PeerIdx, ShareIdx, ValidatorIdx};

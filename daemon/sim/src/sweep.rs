@@ -6,7 +6,8 @@
 //!    without keys), and every honest node published or kept them aside after staging;
 //! 3. every staged lock is byte-identical;
 //! 4. a node that aborted did not publish (unless only the final goodbye failed);
-//! 5. blame is fair: an honest node that names a culprit names a node the fault touched;
+//! 5. blame is fair: an honest node that names a culprit names a node the fault touched,
+//!    and the kind of its failure fits (never internal; local only where the disk failed);
 //! 6. without a fault every node completes; with a wrong definition or version, or a node
 //!    that cannot stage, nobody publishes.
 //!
@@ -19,7 +20,7 @@ use std::time::Duration;
 use dkgd_ceremony::definition::LocalClusterConfig;
 use dkgd_ceremony::wire::profile::{V1_10, V1_11};
 use dkgd_ceremony::wire::{Instant, Profile};
-use dkgd_ceremony::{Event, Step};
+use dkgd_ceremony::{ErrorKind, Event, Step};
 use dkgd_crypto::k1::K1SecretKey;
 use dkgd_formats::definition::{Definition, Version};
 use dkgd_formats::network::HOODI;
@@ -358,6 +359,18 @@ fn check(net: &Net, fault: Fault) -> Result<(), String> {
             ));
         }
         if let Some(e) = net.abort(i) {
+            // The kind of failure fits the fault: nothing is ever a bug, and only a node that
+            // could not write fails locally.
+            let kind = e.kind();
+            let local_ok = fault.stager() == Some(i);
+            if kind == ErrorKind::Internal || (kind == ErrorKind::Local && !local_ok) {
+                return Err(format!("node {i} failed with kind {kind:?}: {e}"));
+            }
+            if let Fault::OtherDefinition { .. } | Fault::OtherVersion { .. } = fault {
+                if !matches!(kind, ErrorKind::PeerIncompatible | ErrorKind::PeerAborted) {
+                    return Err(format!("node {i} failed with kind {kind:?}: {e}"));
+                }
+            }
             let ok = fault.blameable(i);
             if let Some(c) = e.culprit() {
                 if !ok.contains(&c.as_usize()) {

@@ -44,7 +44,7 @@ use crate::sync::{Side, SyncConfig, SyncEvent, SyncNode};
 use crate::wire::proto::ParSigExMsg;
 use crate::wire::{decode, Instant, Profile, ProtocolId};
 
-pub use types::{CeremonyConfig, CeremonyError, Event, LocalCause, Outgoing, Stream};
+pub use types::{CeremonyConfig, CeremonyError, ErrorKind, Event, LocalCause, Outgoing, Stream};
 pub use work::{Work, WorkDone};
 
 /// The least time the post-write barrier (step 7) waits for peers to write their artifacts.

@@ -169,6 +169,29 @@ fn lost_note(disconnected: &[PeerIdx]) -> String {
     }
 }
 
+/// What kind of failure a [`CeremonyError`] is, for callers that act on the kind (exit codes,
+/// the status socket, what to tell the operator) rather than on every variant; the variants
+/// carry the typed detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// A peer sent something wrong (a bad frame, signature, share or partial; equivocation;
+    /// a step out of order or a restart mid-ceremony): [`CeremonyError::culprit`] names it.
+    PeerMisbehaved,
+    /// A peer runs another charon version or another cluster definition: nothing is wrong
+    /// with either side alone.
+    PeerIncompatible,
+    /// A peer aborted and said why (its sync server answered with its reason, which names
+    /// the operator it blames, if any).
+    PeerAborted,
+    /// A step, barrier, request or goodbye ran out of time, or a peer could not be reached:
+    /// [`CeremonyError::culprit`] names whom we waited for.
+    TimedOut,
+    /// Something on this node failed (writing the artifacts, our own inputs or keys).
+    Local,
+    /// A bug: an invariant of the ceremony itself did not hold.
+    Internal,
+}
+
 impl CeremonyError {
     /// The peer at fault, if any (for timeouts: the first disconnected peer, else the first
     /// missing one).
@@ -186,6 +209,41 @@ impl CeremonyError {
                 ..
             } => disconnected.first().or(missing.first()).copied(),
             CeremonyError::Commit { .. } => None,
+        }
+    }
+
+    /// What kind of failure it is (see [`ErrorKind`]).
+    pub fn kind(&self) -> ErrorKind {
+        use crate::bcast::BcastError as B;
+        use crate::sync::SyncError as S;
+        match self {
+            CeremonyError::Ceremony { source, .. } => match source {
+                Error::PeerMisbehaved { .. } => ErrorKind::PeerMisbehaved,
+                Error::Internal(_) => ErrorKind::Internal,
+                _ => ErrorKind::Local,
+            },
+            CeremonyError::Sync { source, .. } => match source {
+                S::PeerRejected { .. } => ErrorKind::PeerAborted,
+                S::PeerIncompatible { .. }
+                | S::DefinitionMismatch { .. }
+                | S::PeersDisagree { .. }
+                | S::UnsupportedPeerVersion { .. } => ErrorKind::PeerIncompatible,
+                S::PeerRestarted { .. } | S::PeerTooFarAhead { .. } => ErrorKind::PeerMisbehaved,
+                S::PeerLost { .. } | S::ShutdownTimedOut { .. } => ErrorKind::TimedOut,
+                S::UnknownPeer { .. } => ErrorKind::Internal,
+            },
+            CeremonyError::Bcast { source, .. } => match source {
+                B::SigRequestFailed { .. } | B::SigRequestTimedOut { .. } => ErrorKind::TimedOut,
+                B::AlreadyBroadcast { .. } | B::UnknownPeer { .. } => ErrorKind::Internal,
+                _ => ErrorKind::PeerMisbehaved,
+            },
+            CeremonyError::Malformed { .. } | CeremonyError::Unexpected { .. } => {
+                ErrorKind::PeerMisbehaved
+            }
+            CeremonyError::TimedOut { .. } | CeremonyError::SendFailed { .. } => {
+                ErrorKind::TimedOut
+            }
+            CeremonyError::Commit { .. } => ErrorKind::Local,
         }
     }
 
