@@ -1,5 +1,6 @@
 //! dkgd-node: the process shell around the dkgd libraries: [`harden`] (process hardening every
-//! key-using command runs at start), [`driver`] (the networked ceremony over libp2p), and the
+//! key-using command runs at start), [`driver`] (the networked ceremony over libp2p),
+//! [`session`] (one node's ceremony session: host, driver, key-lock heartbeat), and the
 //! appliance daemon `dkgd run`: [`lifecycle`] (sans-IO state machine), [`run`] (the tokio
 //! loop, ceremony child, inbox), [`status`] (Unix-socket HTTP API), [`notify`] (systemd),
 //! [`config`] and [`logging`]; [`supervised`] makes supervised children die with their parent.
@@ -27,5 +28,6 @@ pub mod lifecycle;
 pub mod logging;
 pub mod notify;
 pub mod run;
+pub mod session;
 pub mod status;
 pub mod supervised;

@@ -2,9 +2,9 @@
 //!
 //! Before any network: the arguments parse, the data dir holds no artifacts
 //! (`commit::preflight`), the key lock is taken, the definition parses and a `Plan` is built
-//! for our key. Then the host starts, `dkgd_node::driver` runs the ceremony, the artifacts are
-//! staged, published once every peer staged theirs, and the data dir is verified as `dkgd
-//! verify` would. Three outcomes (README "Exit codes"): 0, complete on every node; 4,
+//! for our key. Then `dkgd_node::session` runs it over the network (host, driver, key-lock
+//! heartbeat): the artifacts are staged, published once every peer staged theirs, and the
+//! data dir is verified as `dkgd verify` would. Three outcomes (README "Exit codes"): 0, complete on every node; 4,
 //! complete here but not confirmed by every peer at the very end; 1 (or the store error's
 //! code), failed with nothing published here (staged files set aside unpublished).
 
@@ -22,7 +22,8 @@ use dkgd_formats::enr::PeerId;
 use dkgd_node::driver::{self, CommitFn, DriverError};
 use dkgd_node::harden;
 use dkgd_node::run::progress::{ProgressEvent, COMMIT_STEP};
-use dkgd_p2p::{Host, HostConfig, HostEvent, Multiaddr, RelaySpec};
+use dkgd_node::session::{self, Session, SessionError};
+use dkgd_p2p::{HostConfig, Multiaddr, RelaySpec};
 use dkgd_store::commit;
 use dkgd_store::DataDir;
 use rand_core::{OsRng, SeedableRng};
@@ -164,87 +165,31 @@ pub(crate) fn run(args: &DkgArgs) -> Result<Code, Failure> {
         .map_err(|e| Failure::new(Code::Failed, e, "the system refused to start threads"))?;
     let progress = Progress(args.progress);
     let n = peers.len();
-    let total_peers = u32::try_from(n.saturating_sub(1)).unwrap_or(u32::MAX);
-    let observer: driver::ObserverFn = Arc::new(move |r| progress.report(r));
-    // A relay we lost our reservation on, and since when (for honest blame: issue 12 §4).
-    let relay_down: Arc<std::sync::Mutex<Option<(String, std::time::Instant)>>> = Arc::default();
-    let outcome = runtime.block_on(async {
-        let (host, mut events) = Host::start(&key, host_cfg).await.map_err(|e| {
-            Failure::new(Code::Usage, e, "check --listen (a free port?) and --relay")
-        })?;
-        tracing::info!(peer_id = %host.peer_id(), "dkg host started");
-        let relay_seen = Arc::clone(&relay_down);
-        tokio::spawn(async move {
-            let mut connected = std::collections::HashSet::new();
-            while let Some(e) = events.recv().await {
-                tracing::debug!(event = ?e, "p2p");
-                let changed = match e {
-                    HostEvent::RelayLost { relay } => {
-                        if let Ok(mut r) = relay_seen.lock() {
-                            r.get_or_insert((relay.to_string(), std::time::Instant::now()));
-                        }
-                        false
-                    }
-                    HostEvent::RelayReserved { .. } => {
-                        if let Ok(mut r) = relay_seen.lock() {
-                            *r = None;
-                        }
-                        false
-                    }
-                    HostEvent::Connected { peer, .. } => connected.insert(peer),
-                    HostEvent::Disconnected {
-                        peer,
-                        connections: 0,
-                        ..
-                    } => connected.remove(&peer),
-                    _ => false,
-                };
-                if changed {
-                    let peers = u32::try_from(connected.len()).unwrap_or(u32::MAX);
-                    progress.emit(&ProgressEvent::Connected {
-                        peers,
-                        total: total_peers,
-                    });
-                }
-            }
-        });
-        let origin = tokio::time::Instant::now();
-        let run = driver::run_ceremony(
-            ceremony,
-            host.clone(),
-            peers,
-            negotiate,
-            origin,
-            commit_fn,
-            observer,
-        );
-        tokio::pin!(run);
-        let mut heartbeat = tokio::time::interval(Duration::from_secs(1));
-        let r = loop {
-            tokio::select! {
-                r = &mut run => break r,
-                _ = heartbeat.tick() => {
-                    if let Err(e) = lock.refresh() {
-                        tracing::warn!(error = %e, "cannot refresh the key lock heartbeat");
-                    }
-                }
-            }
-        };
-        host.shutdown().await;
-        if let Err(e) = &r {
-            progress.failed(e);
-        }
-        Ok(r)
-    });
+    let session = Session {
+        key,
+        host: host_cfg,
+        peers,
+        negotiate,
+        commit: commit_fn,
+        observer: Arc::new(move |r| progress.report(r)),
+        on_connected: Arc::new(move |peers, total| {
+            progress.emit(&ProgressEvent::Connected { peers, total });
+        }),
+    };
+    let result = runtime.block_on(session::run_session(ceremony, session, &mut lock));
     runtime.shutdown_timeout(Duration::from_secs(1));
-    let outcome = match outcome? {
+    let outcome = match result {
         Ok(o) => o,
-        Err(e) => {
-            let relay = relay_down
-                .lock()
-                .ok()
-                .and_then(|r| r.as_ref().map(|(id, t)| (id.clone(), t.elapsed())));
-            return Err(outcome::failed(e, &dir, &args.definition, relay));
+        Err(SessionError::HostStart(e)) => {
+            return Err(Failure::new(
+                Code::Usage,
+                e,
+                "check --listen (a free port?) and --relay",
+            ))
+        }
+        Err(SessionError::Ceremony { error, relay_down }) => {
+            progress.failed(&error);
+            return Err(outcome::failed(error, &dir, &args.definition, relay_down));
         }
     };
 
