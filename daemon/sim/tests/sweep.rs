@@ -9,8 +9,9 @@ use dkgd_sim::sweep::{run_seed, Fixture};
 /// "ready" to only some peers left the others waiting for it until the shutdown bound, and
 /// they blamed an honest peer), 929 (a step timeout blamed the first of several missing
 /// peers, an honest one waiting like us, not the one whose connection was gone), 1919, 2722,
-/// 2821 (the crashed peer was not even missing: the honest peers were, waiting for it).
-const REGRESSIONS: [u64; 5] = [511, 929, 1919, 2722, 2821];
+/// 2821 (the crashed peer was not even missing: the honest peers were, waiting for it), 3661
+/// (every peer silent at the goodbye after a tampered ping: the first of them was blamed).
+const REGRESSIONS: [u64; 6] = [511, 929, 1919, 2722, 2821, 3661];
 
 #[test]
 fn every_fault_keeps_the_cluster_all_or_nothing_with_fair_blame() {
