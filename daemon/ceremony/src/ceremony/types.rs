@@ -57,7 +57,7 @@ impl CeremonyConfig {
 #[non_exhaustive]
 pub enum CeremonyError {
     /// A step's own check failed (a peer fault is [`Error::PeerMisbehaved`]).
-    #[error("step {step}: {source}")]
+    #[error("{}", step_once(*step, source))]
     Ceremony {
         /// The step.
         step: Step,
@@ -66,7 +66,7 @@ pub enum CeremonyError {
         source: Error,
     },
     /// The sync protocol failed (version or definition mismatch, a restarted peer, …).
-    #[error("step {step}: {source}")]
+    #[error("{}", step_once(*step, source))]
     Sync {
         /// The step.
         step: Step,
@@ -75,7 +75,7 @@ pub enum CeremonyError {
         source: SyncError,
     },
     /// A reliable broadcast failed.
-    #[error("step {step}: {source}")]
+    #[error("{}", step_once(*step, source))]
     Bcast {
         /// The step.
         step: Step,
@@ -135,6 +135,17 @@ pub enum CeremonyError {
         #[source]
         source: LocalCause,
     },
+}
+
+/// `source`, prefixed with `step N (name): ` unless its own message names a step already
+/// (`… in step 2 (deposit data)`, `… at sync step 5`): a message names its step once.
+fn step_once(step: Step, source: &dyn std::fmt::Display) -> String {
+    let text = source.to_string();
+    if text.contains("step ") {
+        text
+    } else {
+        format!("step {step}: {text}")
+    }
 }
 
 /// Why a local action of the driver failed (staging or publishing the artifacts): the
