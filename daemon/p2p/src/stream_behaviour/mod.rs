@@ -7,7 +7,7 @@
 //! - the protocols a node serves are registered before any connection exists (so a fast
 //!   peer never sees "protocol not supported" during start-up), and inbound streams queue
 //!   (up to [`INBOUND_QUEUE`] per protocol) until [`Control::accept`]'s consumer takes them;
-//! - outbound streams are opened on an existing connection only (the host's driver owns
+//! - outbound streams are opened on an existing connection only (the host's swarm task owns
 //!   dialing), many at a time per connection, each answered on its own channel.
 
 mod handler;

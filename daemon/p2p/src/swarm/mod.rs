@@ -36,7 +36,7 @@ const STALE_AFTER: Duration = Duration::from_secs(30);
 /// Events buffered for a slow consumer before further ones are dropped.
 const EVENT_BUFFER: usize = 1024;
 
-/// What a [`crate::Host`] handle asks of the driver.
+/// What a [`crate::Host`] handle asks of the swarm task.
 pub(crate) enum Command {
     AddPeerAddrs(NetPeerId, Vec<Multiaddr>),
     Connections(oneshot::Sender<Vec<Connection>>),
@@ -54,7 +54,7 @@ pub(crate) struct Started {
 }
 
 /// Builds the swarm, binds, resolves relays (waiting for the first URL relay when no fixed
-/// relay was given) and spawns the driver.
+/// relay was given) and spawns the swarm task.
 pub(crate) async fn start(keypair: Keypair, config: &HostConfig) -> Result<Started, Error> {
     let local = keypair.public().to_peer_id();
     let now = Instant::now();
@@ -119,7 +119,7 @@ pub(crate) async fn start(keypair: Keypair, config: &HostConfig) -> Result<Start
         .filter(|p| to_libp2p(p) != local)
         .map(|p| (to_libp2p(p), PeerSlot::new(*p, now)))
         .collect();
-    let mut driver = Driver {
+    let mut task = SwarmTask {
         swarm,
         commands,
         resolved,
@@ -130,10 +130,10 @@ pub(crate) async fn start(keypair: Keypair, config: &HostConfig) -> Result<Start
         resolvers,
     };
     if let Some(r) = first {
-        driver.on_resolved(r);
+        task.on_resolved(r);
     }
-    tracing::info!(peer_id = %local, listen = ?listen, relays = driver.relays.len(), "p2p host started");
-    tokio::spawn(driver.run());
+    tracing::info!(peer_id = %local, listen = ?listen, relays = task.relays.len(), "p2p host started");
+    tokio::spawn(task.run());
     Ok(Started {
         listen,
         control,
@@ -142,7 +142,7 @@ pub(crate) async fn start(keypair: Keypair, config: &HostConfig) -> Result<Start
     })
 }
 
-struct Driver {
+struct SwarmTask {
     swarm: Swarm<Behaviour>,
     commands: mpsc::Receiver<Command>,
     resolved: mpsc::Receiver<Resolved>,
@@ -153,7 +153,7 @@ struct Driver {
     resolvers: Vec<JoinHandle<()>>,
 }
 
-impl Driver {
+impl SwarmTask {
     async fn run(mut self) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

@@ -2,7 +2,7 @@
 //! connected (with back-off), try a known direct address now and then while a peer is only
 //! reachable through a relay, count connections per peer and report them.
 
-use super::{Driver, BACKOFF_MIN, STALE_AFTER};
+use super::{SwarmTask, BACKOFF_MIN, STALE_AFTER};
 use crate::behaviour::route_of;
 use crate::host_types::{HostEvent, Route};
 use dkgd_formats::enr::PeerId;
@@ -59,7 +59,7 @@ impl PeerSlot {
     }
 }
 
-impl Driver {
+impl SwarmTask {
     /// Dials every unconnected peer we have a route to (the gate supplies the addresses:
     /// direct first, then relay circuits if we are the smaller peer ID).
     pub(super) fn maintain_peers(&mut self) {

@@ -2,7 +2,7 @@
 //! resolved relay, renewed by libp2p, re-made with back-off whenever the relay connection
 //! or the reservation is lost, and moved when a relay URL resolves to a new identity.
 
-use super::{Driver, BACKOFF_MIN, STALE_AFTER};
+use super::{SwarmTask, BACKOFF_MIN, STALE_AFTER};
 use crate::host_types::HostEvent;
 use crate::relay_addr::ResolvedRelay;
 use crate::resolver::Resolved;
@@ -42,7 +42,7 @@ impl RelaySlot {
     }
 }
 
-impl Driver {
+impl SwarmTask {
     /// A relay URL resolved (again): adopt its identity and (re)reserve if it changed.
     pub(super) fn on_resolved(&mut self, r: Resolved) {
         let Some(slot) = self.relays.get_mut(r.slot) else {
