@@ -26,12 +26,22 @@ pub struct Accepted {
 }
 
 /// Identifies one version of an inbox file, so a refused file is refused once, not every poll.
-pub type FileStamp = (u64, u64, i64, u64);
+/// The change time is in it: `install -o dkgd -m0600` writes the file as root and only then
+/// hands it to the daemon's user, and a file refused as unreadable in between must be looked
+/// at again once its owner or mode changed (the mtime and size do not).
+pub type FileStamp = (u64, u64, (i64, i64), (i64, i64), (u32, u32, u32));
 
-/// The inbox file's stamp (inode, size, mtime), if it exists.
+/// The inbox file's stamp (inode, size, mtime, ctime, and mode with the file type, owner and
+/// group: the timestamps alone may not move within one clock tick), if it exists.
 pub fn stamp(path: &Path) -> Option<FileStamp> {
     let m = std::fs::symlink_metadata(path).ok()?;
-    Some((m.ino(), m.size(), m.mtime(), u64::from(m.is_file())))
+    Some((
+        m.ino(),
+        m.size(),
+        (m.mtime(), m.mtime_nsec()),
+        (m.ctime(), m.ctime_nsec()),
+        (m.mode(), m.uid(), m.gid()),
+    ))
 }
 
 /// Reads and checks the definition at `path` for the node `me`. The error is the reason for
@@ -138,4 +148,27 @@ pub fn hex0x(bytes: &[u8]) -> String {
         s.push_str(&format!("{b:02x}"));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_mode_or_owner_change_is_a_new_stamp() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(DEFINITION_FILE);
+        std::fs::write(&path, b"{}").expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let before = stamp(&path).expect("a stamp");
+        assert_eq!(stamp(&path), Some(before), "unchanged file, same stamp");
+        // What `install -o dkgd -m0600` does last: same bytes, same mtime, new mode/owner.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        assert_ne!(
+            stamp(&path),
+            Some(before),
+            "a refused file must be looked at again"
+        );
+    }
 }
