@@ -207,8 +207,9 @@ fn killed_when(step: &str, in_log: bool, rerun: bool) -> bool {
     // 5 s peer-loss bound + the 1.5 s abort linger + process start-up slack.
     assert!(
         killed.elapsed() < Duration::from_secs(30),
-        "{:?}",
-        killed.elapsed()
+        "survivors took {:?} (codes {codes:?})\n{}",
+        killed.elapsed(),
+        cluster.logs()
     );
     let id = cluster.peer_id(3);
     for i in 0..3 {
