@@ -197,6 +197,10 @@ fn killed_when(step: &str, in_log: bool, rerun: bool) -> bool {
         "node 3 never reached {step}\n{}",
         cluster.logs()
     );
+    // Every node past step 0 first: one still connecting when node 3 dies waits for late
+    // joiners without bound, by design (charon too), and this test is about the bounds of
+    // the later steps. Seen once in CI when node 3 was killed at its own step 1.
+    cluster.wait_all_in_step_1();
     let killed = Instant::now();
     nodes.kill(3);
     let codes = nodes.wait(Duration::from_secs(60));
