@@ -261,3 +261,20 @@ impl DefinitionProblem {
         }
     }
 }
+
+/// An error and its causes as one line, `outer: cause: root cause`, so that an OS error such
+/// as "No space left on device" reaches whoever only keeps a string (the operator's terminal,
+/// a peer reading our abort reason). A cause the message already ends with is not repeated.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut msg = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !msg.ends_with(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        cause = c.source();
+    }
+    msg
+}

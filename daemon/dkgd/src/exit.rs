@@ -63,22 +63,9 @@ impl Failure {
     }
 }
 
-/// An error and its causes as one line, `outer: cause: root cause` (so that an OS error such
-/// as "No space left on device" reaches whoever only keeps a string).
-pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut msg = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let text = c.to_string();
-        // Some errors already quote their source; do not repeat it.
-        if !msg.ends_with(&text) {
-            msg.push_str(": ");
-            msg.push_str(&text);
-        }
-        cause = c.source();
-    }
-    msg
-}
+/// An error and its causes as one line (the ceremony's helper: the peers read the same
+/// form in abort reasons).
+pub(crate) use dkgd_ceremony::error::chain;
 
 /// Whether log output may carry ANSI colours: only on a terminal, and never with `NO_COLOR`
 /// set (<https://no-color.org>). Log files, pipes to a supervisor and the journal get plain

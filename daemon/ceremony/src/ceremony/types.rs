@@ -129,7 +129,7 @@ pub enum CeremonyError {
         protocol: &'static str,
     },
     /// The driver failed to stage or publish the artifacts.
-    #[error("writing the artifacts failed: {}", chain(source.as_ref()))]
+    #[error("writing the artifacts failed: {}", crate::error::chain(source.as_ref()))]
     Commit {
         /// The driver's error, typed (a driver downcasts it to its store's error).
         #[source]
@@ -151,22 +151,6 @@ fn step_once(step: Step, source: &dyn std::fmt::Display) -> String {
 /// Why a local action of the driver failed (staging or publishing the artifacts): the
 /// driver's own error, kept typed across the crate boundary.
 pub type LocalCause = Box<dyn std::error::Error + Send + Sync>;
-
-/// An error and its sources on one line (`a: b: c`): a full disk must reach the peers'
-/// messages too, which only see the text.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let next = s.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = s.source();
-    }
-    text
-}
 
 /// `"; peer(s) … disconnected"` when any were, for [`CeremonyError::TimedOut`].
 fn lost_note(disconnected: &[PeerIdx]) -> String {
