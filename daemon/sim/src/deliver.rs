@@ -70,16 +70,9 @@ impl Net {
                 }
                 let b = t.to.as_usize();
                 if self.crashed.contains(&b) {
-                    // The dial fails: a one-way send fails, a request's stream closes.
-                    return match t.kind {
-                        TransmitKind::OneWay => {
-                            self.with(a, |c, now| c.handle_send_failed(now, t.to, t.protocol))
-                        }
-                        TransmitKind::Request => self.with(a, |c, now| {
-                            c.handle_closed(now, t.to, t.protocol, Stream::Outbound)
-                        }),
-                        TransmitKind::Response(_) => {}
-                    };
+                    // The dial fails: as a lost frame, a one-way send fails and a request's
+                    // stream closes (an answer to the dead node goes nowhere).
+                    return self.lose(a, Outgoing::Stream(t));
                 }
                 let body = self.maybe_tamper(a, b, t.protocol, body(Framing::DELIMITED, &t.frame));
                 let stream = match t.kind {
